@@ -1,0 +1,1 @@
+//! Merkle commitments byte-compatible with OpenZeppelin, Uniswap and Jito, plus proof store.

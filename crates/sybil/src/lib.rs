@@ -1,0 +1,1 @@
+//! Sybil detection: funding, sweep and transfer graphs, hub filtering, clustering, lockstep behaviour.
