@@ -1,1 +1,467 @@
-//! The canonical activity table on disk: Arrow schema, Parquet writer and streaming reader.
+//! The canonical activity table on disk (`events.parquet`).
+//!
+//! Every stage after ingest reads this one file. Columns (see `shared/spec/activity-schema.md`
+//! and `docs/activity-table.md`):
+//!
+//! | column | Arrow type | null | notes |
+//! |---|---|---|---|
+//! | `timestamp` | Int64 | no | UTC seconds since the epoch |
+//! | `chain` | Utf8 | no | |
+//! | `tx_id` | Utf8 | yes | |
+//! | `address` | Utf8 | no | canonical lowercase |
+//! | `action` | Utf8 | no | |
+//! | `counterparty` | Utf8 | yes | canonical lowercase |
+//! | `amount` | Utf8 | yes | decimal integer, base units, up to 2^128-1 (no Arrow integer holds it) |
+//! | `asset` | Utf8 | yes | |
+//! | `program` | Utf8 | yes | |
+//!
+//! Rows are sorted by address, then timestamp (ingest guarantees it; the writer does not sort).
+//!
+//! ```no_run
+//! use fairdrop_table::{EventWriter, EventReader};
+//! # fn f(events: Vec<fairdrop_core::Event>) -> Result<(), fairdrop_table::TableError> {
+//! let mut w = EventWriter::create("events.parquet")?;
+//! for e in &events { w.write(e)?; }
+//! w.finish()?;
+//! for batch in EventReader::open("events.parquet")? {
+//!     let batch = batch?;
+//!     for i in 0..batch.len() { let row = batch.row(i); println!("{} {}", row.address, row.action); }
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{Int64Builder, StringBuilder};
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use fairdrop_core::fsutil::AtomicFile;
+use fairdrop_core::Event;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+/// Rows per record batch written.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// Column names in file order.
+pub const COLUMNS: [&str; 9] = [
+    "timestamp",
+    "chain",
+    "tx_id",
+    "address",
+    "action",
+    "counterparty",
+    "amount",
+    "asset",
+    "program",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
+    #[error("{path}: {source}")]
+    Arrow {
+        path: PathBuf,
+        source: arrow_schema::ArrowError,
+    },
+    #[error("{path}: not a canonical events table: {why}")]
+    Schema { path: PathBuf, why: String },
+}
+
+/// The Arrow schema of the canonical table.
+pub fn schema() -> SchemaRef {
+    let s = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    Arc::new(Schema::new(vec![
+        Field::new("timestamp", DataType::Int64, false),
+        s("chain", false),
+        s("tx_id", true),
+        s("address", false),
+        s("action", false),
+        s("counterparty", true),
+        s("amount", true),
+        s("asset", true),
+        s("program", true),
+    ]))
+}
+
+/// Streams events into a Parquet file that appears only when `finish` succeeds.
+pub struct EventWriter {
+    path: PathBuf,
+    writer: ArrowWriter<AtomicFile>,
+    cols: Builders,
+    rows: u64,
+}
+
+struct Builders {
+    ts: Int64Builder,
+    s: [StringBuilder; 8],
+    n: usize,
+}
+
+impl Builders {
+    fn new() -> Self {
+        Self {
+            ts: Int64Builder::with_capacity(BATCH_ROWS),
+            s: std::array::from_fn(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16)),
+            n: 0,
+        }
+    }
+}
+
+impl EventWriter {
+    pub fn create(path: impl AsRef<Path>) -> Result<Self, TableError> {
+        let path = path.as_ref().to_path_buf();
+        let file = AtomicFile::create(&path).map_err(|source| TableError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(1 << 20))
+            .set_created_by(format!("fairdrop {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema(), Some(props)).map_err(|source| {
+            TableError::Parquet {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok(Self {
+            path,
+            writer,
+            cols: Builders::new(),
+            rows: 0,
+        })
+    }
+
+    pub fn write(&mut self, e: &Event) -> Result<(), TableError> {
+        let mut buf = String::new();
+        self.write_parts(
+            e.timestamp,
+            &e.chain,
+            e.tx_id.as_deref(),
+            {
+                use std::fmt::Write;
+                write!(buf, "{}", e.address).expect("string write");
+                &buf
+            },
+            &e.action,
+            e.counterparty.map(|c| c.to_string()).as_deref(),
+            e.amount.map(|a| a.to_string()).as_deref(),
+            e.asset.as_deref(),
+            e.program.as_deref(),
+        )
+    }
+
+    /// Write one row from already-canonical text fields.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_parts(
+        &mut self,
+        timestamp: i64,
+        chain: &str,
+        tx_id: Option<&str>,
+        address: &str,
+        action: &str,
+        counterparty: Option<&str>,
+        amount: Option<&str>,
+        asset: Option<&str>,
+        program: Option<&str>,
+    ) -> Result<(), TableError> {
+        let c = &mut self.cols;
+        c.ts.append_value(timestamp);
+        c.s[0].append_value(chain);
+        c.s[1].append_option(tx_id);
+        c.s[2].append_value(address);
+        c.s[3].append_value(action);
+        c.s[4].append_option(counterparty);
+        c.s[5].append_option(amount);
+        c.s[6].append_option(asset);
+        c.s[7].append_option(program);
+        c.n += 1;
+        self.rows += 1;
+        if c.n >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), TableError> {
+        if self.cols.n == 0 {
+            return Ok(());
+        }
+        let c = &mut self.cols;
+        let mut arrays: Vec<ArrayRef> = vec![Arc::new(c.ts.finish())];
+        for b in c.s.iter_mut() {
+            arrays.push(Arc::new(b.finish()));
+        }
+        c.n = 0;
+        let batch = RecordBatch::try_new(schema(), arrays).map_err(|source| TableError::Arrow {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.writer
+            .write(&batch)
+            .map_err(|source| TableError::Parquet {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flush, close and move the file into place. Returns the row count.
+    pub fn finish(mut self) -> Result<u64, TableError> {
+        self.flush()?;
+        let path = self.path.clone();
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|source| TableError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+        file.commit()
+            .map_err(|source| TableError::Io { path, source })?;
+        Ok(self.rows)
+    }
+}
+
+/// One batch of canonical rows, column-wise.
+pub struct EventBatch {
+    pub timestamp: Int64Array,
+    pub chain: StringArray,
+    pub tx_id: StringArray,
+    pub address: StringArray,
+    pub action: StringArray,
+    pub counterparty: StringArray,
+    pub amount: StringArray,
+    pub asset: StringArray,
+    pub program: StringArray,
+}
+
+/// A borrowed view of one row.
+#[derive(Clone, Copy, Debug)]
+pub struct RowRef<'a> {
+    pub timestamp: i64,
+    pub chain: &'a str,
+    pub tx_id: Option<&'a str>,
+    pub address: &'a str,
+    pub action: &'a str,
+    pub counterparty: Option<&'a str>,
+    pub amount: Option<&'a str>,
+    pub asset: Option<&'a str>,
+    pub program: Option<&'a str>,
+}
+
+fn opt(a: &StringArray, i: usize) -> Option<&str> {
+    if a.is_null(i) {
+        None
+    } else {
+        Some(a.value(i))
+    }
+}
+
+impl EventBatch {
+    pub fn len(&self) -> usize {
+        self.timestamp.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn row(&self, i: usize) -> RowRef<'_> {
+        RowRef {
+            timestamp: self.timestamp.value(i),
+            chain: self.chain.value(i),
+            tx_id: opt(&self.tx_id, i),
+            address: self.address.value(i),
+            action: self.action.value(i),
+            counterparty: opt(&self.counterparty, i),
+            amount: opt(&self.amount, i),
+            asset: opt(&self.asset, i),
+            program: opt(&self.program, i),
+        }
+    }
+}
+
+/// Streams an events table batch by batch; memory holds one batch.
+pub struct EventReader {
+    path: PathBuf,
+    inner: ParquetRecordBatchReader,
+}
+
+impl EventReader {
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, TableError> {
+        let path = path.as_ref().to_path_buf();
+        let f = File::open(&path).map_err(|source| TableError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let b =
+            ParquetRecordBatchReaderBuilder::try_new(f).map_err(|source| TableError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+        let want = schema();
+        for field in want.fields() {
+            match b.schema().field_with_name(field.name()) {
+                Ok(f) if f.data_type() == field.data_type() => {}
+                Ok(f) => {
+                    return Err(TableError::Schema {
+                        path,
+                        why: format!(
+                            "column {} is {}, expected {}",
+                            field.name(),
+                            f.data_type(),
+                            field.data_type()
+                        ),
+                    })
+                }
+                Err(_) => {
+                    return Err(TableError::Schema {
+                        path,
+                        why: format!("column {} is missing", field.name()),
+                    })
+                }
+            }
+        }
+        let inner =
+            b.with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|source| TableError::Parquet {
+                    path: path.clone(),
+                    source,
+                })?;
+        Ok(Self { path, inner })
+    }
+
+    /// Total rows according to the file metadata.
+    pub fn count_rows(path: impl AsRef<Path>) -> Result<u64, TableError> {
+        let path = path.as_ref().to_path_buf();
+        let f = File::open(&path).map_err(|source| TableError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let b =
+            ParquetRecordBatchReaderBuilder::try_new(f).map_err(|source| TableError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(b.metadata().file_metadata().num_rows() as u64)
+    }
+}
+
+impl Iterator for EventReader {
+    type Item = Result<EventBatch, TableError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = match self.inner.next()? {
+            Ok(b) => b,
+            Err(source) => {
+                return Some(Err(TableError::Arrow {
+                    path: self.path.clone(),
+                    source,
+                }))
+            }
+        };
+        let col = |name: &str| batch.column_by_name(name).cloned();
+        let s = |name: &str| -> Option<StringArray> {
+            col(name).and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+        };
+        let ts = col("timestamp").and_then(|c| c.as_any().downcast_ref::<Int64Array>().cloned());
+        let out = (|| {
+            Some(EventBatch {
+                timestamp: ts?,
+                chain: s("chain")?,
+                tx_id: s("tx_id")?,
+                address: s("address")?,
+                action: s("action")?,
+                counterparty: s("counterparty")?,
+                amount: s("amount")?,
+                asset: s("asset")?,
+                program: s("program")?,
+            })
+        })();
+        Some(out.ok_or_else(|| TableError::Schema {
+            path: self.path.clone(),
+            why: "unexpected column types".into(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fairdrop_core::Address;
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("events.parquet");
+        let a: Address = "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf"
+            .parse()
+            .unwrap();
+        let b: Address = "0x5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f"
+            .parse()
+            .unwrap();
+        let mut w = EventWriter::create(&p).unwrap();
+        let n = BATCH_ROWS + 10;
+        for i in 0..n {
+            w.write(&Event {
+                timestamp: 1_700_000_000 + i as i64,
+                chain: "aleo".into(),
+                tx_id: (i % 2 == 0).then(|| format!("at{i}")),
+                address: a,
+                action: "transfer".into(),
+                counterparty: Some(b),
+                amount: Some(u128::MAX - i as u128),
+                asset: None,
+                program: Some("credits.aleo".into()),
+            })
+            .unwrap();
+        }
+        assert!(!p.exists(), "file appears only on finish");
+        assert_eq!(w.finish().unwrap(), n as u64);
+        assert_eq!(EventReader::count_rows(&p).unwrap(), n as u64);
+        let mut seen = 0;
+        for batch in EventReader::open(&p).unwrap() {
+            let batch = batch.unwrap();
+            for i in 0..batch.len() {
+                let r = batch.row(i);
+                assert_eq!(r.timestamp, 1_700_000_000 + seen as i64);
+                assert_eq!(r.address, a.to_string());
+                assert_eq!(r.counterparty, Some(b.to_string().as_str()));
+                assert_eq!(
+                    r.amount.unwrap().parse::<u128>().unwrap(),
+                    u128::MAX - seen as u128
+                );
+                assert_eq!(r.tx_id.is_some(), seen % 2 == 0);
+                assert_eq!(r.asset, None);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, n);
+    }
+
+    #[test]
+    fn rejects_foreign_parquet() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.parquet");
+        std::fs::write(&p, b"not parquet").unwrap();
+        assert!(EventReader::open(&p).is_err());
+    }
+}
