@@ -12,16 +12,17 @@ pub const MIN_TIMESTAMP: i64 = 946_684_800;
 /// Latest accepted timestamp (exclusive): 2100-01-01T00:00:00Z.
 pub const MAX_TIMESTAMP: i64 = 4_102_444_800;
 
-/// One row of the canonical activity table.
+/// One row of the canonical activity table. `A` is how addresses are held: [`Address`] by
+/// default, or e.g. an interned id in a stage that resolves addresses itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Event {
+pub struct Event<A = Address> {
     /// UTC seconds since the Unix epoch.
     pub timestamp: i64,
     pub chain: String,
     pub tx_id: Option<String>,
-    pub address: Address,
+    pub address: A,
     pub action: String,
-    pub counterparty: Option<Address>,
+    pub counterparty: Option<A>,
     /// Base units.
     pub amount: Option<u128>,
     pub asset: Option<String>,
@@ -159,6 +160,18 @@ fn nz(v: Option<&str>) -> Option<&str> {
 impl Event {
     /// Validate one row's raw fields. Empty strings count as absent.
     pub fn from_fields(raw: &RawFields<'_>, cache: &mut AddressCache) -> Result<Event, FieldError> {
+        Event::from_fields_with(raw, &mut |s| cache.parse(s))
+    }
+}
+
+impl<A> Event<A> {
+    /// Validate one row's raw fields, resolving addresses with `resolve` (which applies the
+    /// address rules, e.g. through a cache). Rules are checked in column order: timestamp,
+    /// chain, address, action, tx_id, counterparty, amount, asset, program.
+    pub fn from_fields_with(
+        raw: &RawFields<'_>,
+        resolve: &mut dyn FnMut(&str) -> Result<A, AddressError>,
+    ) -> Result<Event<A>, FieldError> {
         let all = [
             raw.timestamp,
             raw.chain,
@@ -180,14 +193,14 @@ impl Event {
             return Err(FieldError::Chain(chain.to_string()));
         }
         let address_s = nz(raw.address).ok_or(FieldError::Missing("address"))?;
-        let address = cache.parse(address_s).map_err(FieldError::Address)?;
+        let address = resolve(address_s).map_err(FieldError::Address)?;
         let action = nz(raw.action).ok_or(FieldError::Missing("action"))?;
         if !is_valid_action(action) {
             return Err(FieldError::Action(action.to_string()));
         }
         let tx_id = text(nz(raw.tx_id), "tx_id", 128, "tx_id.format")?;
         let counterparty = match nz(raw.counterparty) {
-            Some(c) => Some(cache.parse(c).map_err(FieldError::Counterparty)?),
+            Some(c) => Some(resolve(c).map_err(FieldError::Counterparty)?),
             None => None,
         };
         if action == TRANSFER && counterparty.is_none() {

@@ -1,1 +1,417 @@
-//! Ingest: CSV / JSONL / gzip / Parquet activity exports into the canonical table, validating every row.
+//! Ingest: turn activity exports into the canonical table, validating every row.
+//!
+//! ```text
+//! inputs (CSV / JSONL, optionally .gz; Parquet)
+//!   → source readers (raw fields per row)        source.rs
+//!   → validation (fairdrop_core::Event rules)     quarantine.csv for bad rows
+//!   → external sort by address, then time         sort.rs (spills runs past `batch_rows`)
+//!   → dedup on (chain, tx_id, action, address)
+//!   → DIR/events.parquet, DIR/quarantine.csv, DIR/ingest-summary.json
+//! ```
+//!
+//! Memory is bounded by `batch_rows` and the number of distinct addresses (each distinct
+//! address string is validated once and interned), not by file size. A file that cannot be
+//! read at all fails the whole run ([`IngestError::File`]) and leaves no output behind; a bad
+//! row is quarantined with its file, line and rule, and counted.
+//!
+//! ```no_run
+//! let summary = fairdrop_ingest::ingest(
+//!     &["activity.csv.gz".into()],
+//!     std::path::Path::new("work"),
+//!     &fairdrop_ingest::IngestOptions::default(),
+//! ).unwrap();
+//! println!("{} rows accepted", summary.accepted);
+//! ```
+
+mod sort;
+pub mod source;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use fairdrop_core::event::RawFields;
+use fairdrop_core::fsutil::AtomicFile;
+use fairdrop_core::{Address, AddressError, Event, FieldError};
+pub use source::{FileError, Format, Position};
+
+use crate::sort::{Interner, Row, Sorter};
+
+/// Options for [`ingest`].
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// Rows held in memory before a sorted run is spilled to disk.
+    pub batch_rows: usize,
+    /// Show a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            batch_rows: 4_000_000,
+            progress: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// An input cannot be read at all (exit code 2).
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Writing an output failed.
+    #[error("{path}: {source}")]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Table(#[from] fairdrop_table::TableError),
+    #[error("no input files given")]
+    NoInputs,
+}
+
+/// Per-input figures.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct InputSummary {
+    pub path: String,
+    pub format: Option<Format>,
+    pub gzip: bool,
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub ignored_columns: Vec<String>,
+}
+
+/// What `ingest-summary.json` holds. `rows_read = accepted + duplicates + quarantined`.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct IngestSummary {
+    pub schema: &'static str,
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub quarantined_by_rule: BTreeMap<String, u64>,
+    pub distinct_addresses: u64,
+    pub inputs: Vec<InputSummary>,
+    pub outputs: Vec<String>,
+}
+
+pub const EVENTS_FILE: &str = "events.parquet";
+pub const QUARANTINE_FILE: &str = "quarantine.csv";
+pub const SUMMARY_FILE: &str = "ingest-summary.json";
+
+struct Validator {
+    /// Raw address string → interned canonical address id (or the rule it broke).
+    cache: HashMap<Box<str>, Result<u32, AddressError>>,
+    addr_ids: HashMap<Address, u32>,
+}
+
+impl Validator {
+    fn address(&mut self, s: &str, names: &mut Interner) -> Result<u32, AddressError> {
+        if let Some(v) = self.cache.get(s) {
+            return v.clone();
+        }
+        let v = Address::parse(s).map(|a| {
+            *self
+                .addr_ids
+                .entry(a)
+                .or_insert_with(|| names.intern_owned(a.to_string()))
+        });
+        self.cache.insert(s.into(), v.clone());
+        v
+    }
+}
+
+/// Run the ingest stage. See the crate docs.
+pub fn ingest(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestSummary, IngestError> {
+    if inputs.is_empty() {
+        return Err(IngestError::NoInputs);
+    }
+    // Fail fast on files that cannot be opened or named, before any work.
+    let mut formats = Vec::new();
+    let mut total_bytes = 0u64;
+    for p in inputs {
+        let (fmt, gz) = source::detect(p)?;
+        let md =
+            std::fs::metadata(p).map_err(|e| FileError::new(p, format!("cannot open: {e}")))?;
+        if md.is_dir() {
+            return Err(FileError::new(p, "is a folder, not a file").into());
+        }
+        total_bytes += md.len();
+        formats.push((fmt, gz));
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| IngestError::Output {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+
+    let qpath = out_dir.join(QUARANTINE_FILE);
+    let qfile = AtomicFile::create(&qpath).map_err(|source| IngestError::Output {
+        path: qpath.clone(),
+        source,
+    })?;
+    let mut qw = csv::Writer::from_writer(qfile);
+    qw.write_record(["source", "line", "rule", "raw", "detail"])
+        .map_err(|e| IngestError::Output {
+            path: qpath.clone(),
+            source: e.into(),
+        })?;
+
+    let mut sorter =
+        Sorter::new(opts.batch_rows, out_dir).map_err(|source| IngestError::Output {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
+    let mut val = Validator {
+        cache: HashMap::new(),
+        addr_ids: HashMap::new(),
+    };
+    let mut summary = IngestSummary {
+        schema: "fairdrop.activity.v1",
+        ..Default::default()
+    };
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = progress_bar(opts.progress, total_bytes, counter.clone());
+
+    for (src, (path, (fmt, gz))) in inputs.iter().zip(formats).enumerate() {
+        let mut isum = InputSummary {
+            path: path.display().to_string(),
+            format: Some(fmt),
+            gzip: gz,
+            ..Default::default()
+        };
+        let src_name = path.display().to_string();
+        let mut out_err: Option<IngestError> = None;
+        let mut rows_since_tick = 0u32;
+        let mut visit = |row: source::RawRow<'_>| -> Result<(), FileError> {
+            isum.rows_read += 1;
+            rows_since_tick += 1;
+            if rows_since_tick >= 65_536 {
+                rows_since_tick = 0;
+                if let Some(b) = &bar {
+                    b.set_position(counter.load(std::sync::atomic::Ordering::Relaxed));
+                }
+            }
+            let res = match row.fields {
+                Err(rule) => Err((rule, rule_text(rule))),
+                Ok(f) => validate(&f, &mut val, &mut sorter, src as u32, row.pos)
+                    .map_err(|e| (e.rule(), e.to_string())),
+            };
+            if let Err((rule, detail)) = res {
+                isum.quarantined += 1;
+                *summary
+                    .quarantined_by_rule
+                    .entry(rule.to_string())
+                    .or_default() += 1;
+                let raw = (row.raw)();
+                let raw: String = if raw.len() > 4096 {
+                    format!("{}…", truncate(&raw, 4096))
+                } else {
+                    raw
+                };
+                if let Err(e) =
+                    qw.write_record([src_name.as_str(), &row.pos.to_string(), rule, &raw, &detail])
+                {
+                    out_err = Some(IngestError::Output {
+                        path: qpath.clone(),
+                        source: e.into(),
+                    });
+                }
+            }
+            if let Err(e) = sorter.maybe_spill() {
+                out_err = Some(IngestError::Output {
+                    path: out_dir.to_path_buf(),
+                    source: e,
+                });
+            }
+            match &out_err {
+                Some(_) => Err(FileError::new(
+                    path,
+                    "stopped: an output could not be written",
+                )),
+                None => Ok(()),
+            }
+        };
+        let info = match fmt {
+            Format::Csv => source::read_csv(path, gz, counter.clone(), &mut visit),
+            Format::Jsonl => source::read_jsonl(path, gz, counter.clone(), &mut visit),
+            Format::Parquet => source::read_parquet(path, counter.clone(), &mut visit),
+        };
+        if let Some(e) = out_err {
+            return Err(e);
+        }
+        let info = info?;
+        isum.ignored_columns = info.ignored_columns;
+        summary.rows_read += isum.rows_read;
+        summary.quarantined += isum.quarantined;
+        summary.inputs.push(isum);
+    }
+    if let Some(b) = &bar {
+        b.set_message("sorting");
+    }
+
+    // Sort, dedup, write.
+    let epath = out_dir.join(EVENTS_FILE);
+    let mut writer = fairdrop_table::EventWriter::create(&epath)?;
+    let mut per_src_acc = vec![0u64; inputs.len()];
+    let mut per_src_dup = vec![0u64; inputs.len()];
+    let mut wres: Result<(), fairdrop_table::TableError> = Ok(());
+    let mut amount_buf = String::new();
+    sorter
+        .finish(&mut |row: &Row, dup: bool, it: &sort::Tables| {
+            if dup {
+                per_src_dup[row.src as usize] += 1;
+                return;
+            }
+            per_src_acc[row.src as usize] += 1;
+            if wres.is_err() {
+                return;
+            }
+            amount_buf.clear();
+            if let Some(a) = row.amount {
+                use std::fmt::Write as _;
+                let _ = write!(amount_buf, "{a}");
+            }
+            wres = writer.write_parts(
+                row.ts,
+                it.chains.get(row.chain),
+                row.tx.as_deref(),
+                it.names.get(row.addr),
+                it.actions.get(row.action),
+                it.names.opt(row.cp),
+                row.amount.map(|_| amount_buf.as_str()),
+                it.assets.opt(row.asset),
+                it.programs.opt(row.program),
+            );
+        })
+        .map_err(|source| IngestError::Output {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
+    wres?;
+    for (i, s) in summary.inputs.iter_mut().enumerate() {
+        s.accepted = per_src_acc[i];
+        s.duplicates = per_src_dup[i];
+    }
+    summary.accepted = per_src_acc.iter().sum();
+    summary.duplicates = per_src_dup.iter().sum();
+    summary.distinct_addresses = val.addr_ids.len() as u64;
+    summary.outputs = vec![
+        EVENTS_FILE.into(),
+        QUARANTINE_FILE.into(),
+        SUMMARY_FILE.into(),
+    ];
+
+    // Commit: events, quarantine, then the summary last (its presence marks a finished run).
+    let qfile = qw.into_inner().map_err(|e| IngestError::Output {
+        path: qpath.clone(),
+        source: e.into_error(),
+    })?;
+    let json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
+    let spath = out_dir.join(SUMMARY_FILE);
+    let mut sfile = AtomicFile::create(&spath).map_err(|source| IngestError::Output {
+        path: spath.clone(),
+        source,
+    })?;
+    sfile
+        .write_all(&json)
+        .and_then(|_| sfile.write_all(b"\n"))
+        .map_err(|source| IngestError::Output {
+            path: spath.clone(),
+            source,
+        })?;
+    let _ = std::fs::remove_file(&spath);
+    writer.finish()?;
+    qfile.commit().map_err(|source| IngestError::Output {
+        path: qpath,
+        source,
+    })?;
+    sfile.commit().map_err(|source| IngestError::Output {
+        path: spath,
+        source,
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(summary)
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn rule_text(rule: &str) -> String {
+    match rule {
+        "csv.field_count" => "row has a different number of fields than the header".into(),
+        "encoding.utf8" => "row is not valid UTF-8".into(),
+        "json.syntax" => "line is not valid JSON".into(),
+        "json.not_object" => "line is not a JSON object of the canonical keys".into(),
+        "json.type" => "a value is not a string, number or null".into(),
+        r => r.into(),
+    }
+}
+
+fn validate(
+    f: &RawFields<'_>,
+    val: &mut Validator,
+    sorter: &mut Sorter,
+    src: u32,
+    pos: Position,
+) -> Result<(), FieldError> {
+    // The core owns the field rules; addresses resolve through our interning cache so each
+    // distinct string is checked once.
+    let t = &mut sorter.tables;
+    let e = Event::<u32>::from_fields_with(f, &mut |s| val.address(s, &mut t.names))?;
+    let row = Row {
+        addr: e.address,
+        ts: e.timestamp,
+        chain: t.chains.intern(&e.chain),
+        action: t.actions.intern(&e.action),
+        cp: e.counterparty.unwrap_or(sort::NONE),
+        asset: e
+            .asset
+            .as_deref()
+            .map_or(sort::NONE, |a| t.assets.intern(a)),
+        program: e
+            .program
+            .as_deref()
+            .map_or(sort::NONE, |p| t.programs.intern(p)),
+        amount: e.amount,
+        tx: e.tx_id.map(String::into_boxed_str),
+        src,
+        pos,
+    };
+    sorter.push(row);
+    Ok(())
+}
+
+fn progress_bar(
+    enabled: bool,
+    total: u64,
+    _counter: Arc<AtomicU64>,
+) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(total);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "ingest {bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .expect("template"),
+    );
+    Some(b)
+}

@@ -1,0 +1,598 @@
+//! Input readers: CSV, JSON Lines (both optionally gzip) and Parquet, each turning a file into
+//! a stream of raw rows ([`RawRow`]) that the validator checks.
+//!
+//! A reader fails as a whole ([`FileError`]) only when the file cannot be read at all: missing,
+//! not its format, empty, no header, a required column missing, a column of the wrong type, a
+//! corrupt compressed stream. Anything wrong with a single row is left to the validator.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::{DataType, TimeUnit};
+use fairdrop_core::event::RawFields;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::value::RawValue;
+
+/// Columns the schema requires.
+pub const REQUIRED: [&str; 4] = ["timestamp", "chain", "address", "action"];
+/// All canonical columns.
+pub const KNOWN: [&str; 9] = [
+    "timestamp",
+    "chain",
+    "tx_id",
+    "address",
+    "action",
+    "counterparty",
+    "amount",
+    "asset",
+    "program",
+];
+
+/// Input format, from the file name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+/// A file that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {why}")]
+pub struct FileError {
+    pub path: PathBuf,
+    pub why: String,
+}
+
+impl FileError {
+    pub fn new(path: &Path, why: impl Into<String>) -> Self {
+        FileError {
+            path: path.to_path_buf(),
+            why: why.into(),
+        }
+    }
+}
+
+/// Where a row sits in its file: a 1-based line, or row group and row for Parquet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Position {
+    Line(u64),
+    Parquet { group: u32, row: u64 },
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Line(l) => write!(f, "{l}"),
+            Position::Parquet { group, row } => write!(f, "rg{group}:{row}"),
+        }
+    }
+}
+
+/// One raw row handed to the validator.
+pub struct RawRow<'a> {
+    pub pos: Position,
+    /// The row's fields, or the rule it already broke while being read (e.g. not UTF-8).
+    pub fields: Result<RawFields<'a>, &'static str>,
+    /// Renders the raw text of the row for the quarantine file (only called for bad rows).
+    pub raw: &'a dyn Fn() -> String,
+}
+
+/// Decide the format from the name: `.csv`, `.jsonl`/`.ndjson`/`.json`, `.parquet`, each of the
+/// first two optionally followed by `.gz`.
+pub fn detect(path: &Path) -> Result<(Format, bool), FileError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let (stem, gz) = match name.strip_suffix(".gz") {
+        Some(s) => (s.to_string(), true),
+        None => (name.clone(), false),
+    };
+    let fmt = if stem.ends_with(".csv") {
+        Format::Csv
+    } else if stem.ends_with(".jsonl") || stem.ends_with(".ndjson") || stem.ends_with(".json") {
+        Format::Jsonl
+    } else if stem.ends_with(".parquet") && !gz {
+        Format::Parquet
+    } else {
+        return Err(FileError::new(
+            path,
+            "cannot tell the format from the name: use .csv, .jsonl (or .ndjson), their .gz, or .parquet",
+        ));
+    };
+    Ok((fmt, gz))
+}
+
+/// Counts bytes read from the underlying file (for the progress bar).
+pub struct Counting<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn open(path: &Path, gz: bool, counter: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>, FileError> {
+    let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
+    let c = Counting {
+        inner: BufReader::with_capacity(1 << 20, f),
+        counter,
+    };
+    Ok(if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(c))
+    } else {
+        Box::new(c)
+    })
+}
+
+fn io_err(path: &Path, gz: bool, e: io::Error) -> FileError {
+    if gz {
+        FileError::new(path, format!("gzip stream is corrupt or truncated: {e}"))
+    } else {
+        FileError::new(path, format!("read error: {e}"))
+    }
+}
+
+/// Extra information a reader reports about a file.
+#[derive(Default, Debug, Clone, serde::Serialize)]
+pub struct FileInfo {
+    /// Columns present but not part of the canonical schema (ignored).
+    pub ignored_columns: Vec<String>,
+}
+
+fn map_header(
+    path: &Path,
+    names: &[String],
+) -> Result<(HashMap<&'static str, usize>, FileInfo), FileError> {
+    let mut map = HashMap::new();
+    let mut info = FileInfo::default();
+    for (i, n) in names.iter().enumerate() {
+        match KNOWN.iter().find(|k| **k == n) {
+            Some(k) => {
+                if map.insert(*k, i).is_some() {
+                    return Err(FileError::new(
+                        path,
+                        format!("header names column `{k}` twice"),
+                    ));
+                }
+            }
+            None => info.ignored_columns.push(n.clone()),
+        }
+    }
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|r| !map.contains_key(*r))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        let shown: Vec<String> = names
+            .iter()
+            .take(12)
+            .map(|n| n.chars().take(40).collect())
+            .collect();
+        return Err(FileError::new(
+            path,
+            format!(
+                "header lacks required column(s) {}; found [{}] (needs {}; optional {})",
+                missing.join(", "),
+                shown.join(", "),
+                REQUIRED.join(", "),
+                "tx_id, counterparty, amount, asset, program"
+            ),
+        ));
+    }
+    Ok((map, info))
+}
+
+fn escape_bytes(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\0' {
+                s.push_str("\\x00");
+            } else {
+                s.push(c);
+            }
+        }
+        for x in chunk.invalid() {
+            s.push_str(&format!("\\x{x:02x}"));
+        }
+    }
+    s
+}
+
+/// Read a CSV file (optionally gzip), calling `visit` for every data row.
+pub fn read_csv(
+    path: &Path,
+    gz: bool,
+    counter: Arc<AtomicU64>,
+    visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
+) -> Result<FileInfo, FileError> {
+    let r = open(path, gz, counter)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(r);
+    let mut rec = csv::ByteRecord::new();
+    let got = rdr
+        .read_byte_record(&mut rec)
+        .map_err(|e| csv_err(path, gz, e))?;
+    if !got || (rec.len() == 1 && rec[0].is_empty()) {
+        return Err(FileError::new(path, "empty file: no header line"));
+    }
+    let mut names = Vec::with_capacity(rec.len());
+    for (i, f) in rec.iter().enumerate() {
+        let f = if i == 0 {
+            f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f)
+        } else {
+            f
+        };
+        let n = std::str::from_utf8(f)
+            .map_err(|_| FileError::new(path, "header line is not UTF-8 (is this a CSV file?)"))?;
+        names.push(n.to_string());
+    }
+    let (map, info) = map_header(path, &names)?;
+    let idx = |k: &str| map.get(k).copied();
+    let cols = [
+        idx("timestamp"),
+        idx("chain"),
+        idx("tx_id"),
+        idx("address"),
+        idx("action"),
+        idx("counterparty"),
+        idx("amount"),
+        idx("asset"),
+        idx("program"),
+    ];
+    let width = names.len();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_err(path, gz, e)),
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let rec_ref = &rec;
+        let raw = move || {
+            let parts: Vec<String> = rec_ref.iter().map(escape_bytes).collect();
+            parts.join(",")
+        };
+        if rec.len() == 1 && rec[0].is_empty() {
+            continue; // blank line
+        }
+        let fields: Result<RawFields<'_>, &'static str> = if rec.len() != width {
+            Err("csv.field_count")
+        } else {
+            let mut vals: [Option<&str>; 9] = [None; 9];
+            let mut bad = false;
+            for (slot, c) in vals.iter_mut().zip(cols.iter()) {
+                if let Some(c) = c {
+                    match std::str::from_utf8(&rec[*c]) {
+                        Ok(s) => *slot = Some(s),
+                        Err(_) => bad = true,
+                    }
+                }
+            }
+            if bad {
+                Err("encoding.utf8")
+            } else {
+                Ok(fields_from(vals))
+            }
+        };
+        visit(RawRow {
+            pos: Position::Line(line),
+            fields,
+            raw: &raw,
+        })?;
+    }
+    Ok(info)
+}
+
+fn fields_from(v: [Option<&str>; 9]) -> RawFields<'_> {
+    RawFields {
+        timestamp: v[0],
+        chain: v[1],
+        tx_id: v[2],
+        address: v[3],
+        action: v[4],
+        counterparty: v[5],
+        amount: v[6],
+        asset: v[7],
+        program: v[8],
+    }
+}
+
+fn csv_err(path: &Path, gz: bool, e: csv::Error) -> FileError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => io_err(path, gz, e),
+        k => FileError::new(path, format!("CSV error: {k:?}")),
+    }
+}
+
+/// Read JSON Lines (optionally gzip): one JSON object per line with the canonical keys.
+/// String values are taken as they are; numbers keep their exact source text.
+pub fn read_jsonl(
+    path: &Path,
+    gz: bool,
+    counter: Arc<AtomicU64>,
+    visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
+) -> Result<FileInfo, FileError> {
+    let mut r = BufReader::with_capacity(1 << 20, open(path, gz, counter)?);
+    let mut buf = Vec::with_capacity(1024);
+    let mut line = 0u64;
+    let mut any = false;
+    let mut ignored: std::collections::BTreeSet<String> = Default::default();
+    loop {
+        buf.clear();
+        let n = r
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| io_err(path, gz, e))?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let text = trim_eol(&buf);
+        if text.iter().all(|c| c.is_ascii_whitespace()) {
+            continue;
+        }
+        any = true;
+        let raw = || escape_bytes(text);
+        let s = match std::str::from_utf8(text) {
+            Ok(s) => s,
+            Err(_) => {
+                visit(RawRow {
+                    pos: Position::Line(line),
+                    fields: Err("encoding.utf8"),
+                    raw: &raw,
+                })?;
+                continue;
+            }
+        };
+        let obj: HashMap<Cow<'_, str>, &RawValue> = match serde_json::from_str(s) {
+            Ok(o) => o,
+            Err(e) => {
+                let rule = if e.is_data() {
+                    "json.not_object"
+                } else {
+                    "json.syntax"
+                };
+                visit(RawRow {
+                    pos: Position::Line(line),
+                    fields: Err(rule),
+                    raw: &raw,
+                })?;
+                continue;
+            }
+        };
+        let mut vals: [Option<Cow<'_, str>>; 9] = Default::default();
+        let mut rule = None;
+        for (k, v) in &obj {
+            match KNOWN.iter().position(|n| *n == k.as_ref()) {
+                Some(i) => match json_scalar(v) {
+                    Ok(x) => vals[i] = x,
+                    Err(r) => rule = Some(r),
+                },
+                None => {
+                    if ignored.len() < 64 {
+                        ignored.insert(k.to_string());
+                    }
+                }
+            }
+        }
+        let fields = match rule {
+            Some(r) => Err(r),
+            None => {
+                let v: [Option<&str>; 9] = std::array::from_fn(|i| vals[i].as_deref());
+                Ok(fields_from(v))
+            }
+        };
+        visit(RawRow {
+            pos: Position::Line(line),
+            fields,
+            raw: &raw,
+        })?;
+    }
+    if !any {
+        return Err(FileError::new(path, "empty file: no JSON lines"));
+    }
+    Ok(FileInfo {
+        ignored_columns: ignored.into_iter().collect(),
+    })
+}
+
+fn trim_eol(b: &[u8]) -> &[u8] {
+    let b = b.strip_suffix(b"\n").unwrap_or(b);
+    b.strip_suffix(b"\r").unwrap_or(b)
+}
+
+fn json_scalar(v: &RawValue) -> Result<Option<Cow<'_, str>>, &'static str> {
+    let t = v.get();
+    match t.as_bytes().first() {
+        Some(b'"') => {
+            let s: Cow<'_, str> = serde_json::from_str(t).map_err(|_| "json.syntax")?;
+            Ok(Some(s))
+        }
+        Some(b'n') => Ok(None),
+        Some(b'-' | b'0'..=b'9') => Ok(Some(Cow::Borrowed(t))),
+        _ => Err("json.type"),
+    }
+}
+
+enum Col {
+    Absent,
+    Str(ArrayRef),
+    Int(ArrayRef),
+    Ts(ArrayRef, i64),
+    Dec(ArrayRef),
+}
+
+fn classify(path: &Path, name: &str, a: ArrayRef) -> Result<Col, FileError> {
+    let dt = a.data_type().clone();
+    let ok = match (&dt, name) {
+        (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, _) => Col::Str(a),
+        (
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64,
+            "timestamp" | "amount",
+        ) => Col::Int(a),
+        (DataType::Timestamp(unit, _), "timestamp") => {
+            let div = match unit {
+                TimeUnit::Second => 1,
+                TimeUnit::Millisecond => 1_000,
+                TimeUnit::Microsecond => 1_000_000,
+                TimeUnit::Nanosecond => 1_000_000_000,
+            };
+            Col::Ts(a, div)
+        }
+        (DataType::Decimal128(_, 0), "amount") => Col::Dec(a),
+        _ => {
+            let want = match name {
+                "timestamp" => "string, integer seconds or timestamp",
+                "amount" => "string, integer or decimal with scale 0",
+                _ => "string",
+            };
+            return Err(FileError::new(
+                path,
+                format!("column `{name}` has type {dt}, expected {want}"),
+            ));
+        }
+    };
+    Ok(ok)
+}
+
+fn cell(c: &Col, i: usize) -> Option<Cow<'_, str>> {
+    match c {
+        Col::Absent => None,
+        _ if matches!(c, Col::Str(a) | Col::Int(a) | Col::Ts(a, _) | Col::Dec(a) if a.is_null(i)) => {
+            None
+        }
+        Col::Str(a) => Some(Cow::Borrowed(match a.data_type() {
+            DataType::Utf8 => a.as_string::<i32>().value(i),
+            DataType::LargeUtf8 => a.as_string::<i64>().value(i),
+            _ => a.as_string_view().value(i),
+        })),
+        Col::Int(a) => Some(Cow::Owned(match a.data_type() {
+            DataType::Int8 => a.as_primitive::<Int8Type>().value(i).to_string(),
+            DataType::Int16 => a.as_primitive::<Int16Type>().value(i).to_string(),
+            DataType::Int32 => a.as_primitive::<Int32Type>().value(i).to_string(),
+            DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
+            DataType::UInt8 => a.as_primitive::<UInt8Type>().value(i).to_string(),
+            DataType::UInt16 => a.as_primitive::<UInt16Type>().value(i).to_string(),
+            DataType::UInt32 => a.as_primitive::<UInt32Type>().value(i).to_string(),
+            _ => a.as_primitive::<UInt64Type>().value(i).to_string(),
+        })),
+        Col::Ts(a, div) => {
+            let v = match a.data_type() {
+                DataType::Timestamp(TimeUnit::Second, _) => {
+                    a.as_primitive::<TimestampSecondType>().value(i)
+                }
+                DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                    a.as_primitive::<TimestampMillisecondType>().value(i)
+                }
+                DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                    a.as_primitive::<TimestampMicrosecondType>().value(i)
+                }
+                _ => a.as_primitive::<TimestampNanosecondType>().value(i),
+            };
+            Some(Cow::Owned(v.div_euclid(*div).to_string()))
+        }
+        Col::Dec(a) => Some(Cow::Owned(
+            a.as_primitive::<Decimal128Type>().value(i).to_string(),
+        )),
+    }
+}
+
+/// Read a Parquet file; positions are row group and row within it.
+pub fn read_parquet(
+    path: &Path,
+    counter: Arc<AtomicU64>,
+    visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
+) -> Result<FileInfo, FileError> {
+    let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if size == 0 {
+        return Err(FileError::new(path, "empty file"));
+    }
+    let b = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| FileError::new(path, format!("not a readable Parquet file: {e}")))?;
+    let names: Vec<String> = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let (map, info) = map_header(path, &names)?;
+    let groups: Vec<u64> = b
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows() as u64)
+        .collect();
+    let reader = b
+        .with_batch_size(65_536)
+        .build()
+        .map_err(|e| FileError::new(path, e.to_string()))?;
+    let mut group = 0usize;
+    let mut in_group = 0u64;
+    let per_row = size / groups.iter().sum::<u64>().max(1);
+    for batch in reader {
+        let batch =
+            batch.map_err(|e| FileError::new(path, format!("corrupt Parquet data: {e}")))?;
+        let cols: Vec<Col> = KNOWN
+            .iter()
+            .map(|k| match map.get(k) {
+                Some(i) => classify(path, k, batch.column(*i).clone()),
+                None => Ok(Col::Absent),
+            })
+            .collect::<Result<_, _>>()?;
+        for i in 0..batch.num_rows() {
+            while group < groups.len() && in_group >= groups[group] {
+                group += 1;
+                in_group = 0;
+            }
+            let vals: [Option<Cow<'_, str>>; 9] = std::array::from_fn(|k| cell(&cols[k], i));
+            let v: [Option<&str>; 9] = std::array::from_fn(|k| vals[k].as_deref());
+            let raw = || {
+                let mut m = serde_json::Map::new();
+                for (k, x) in KNOWN.iter().zip(v.iter()) {
+                    if let Some(x) = x {
+                        m.insert(k.to_string(), serde_json::Value::String(x.to_string()));
+                    }
+                }
+                serde_json::Value::Object(m).to_string()
+            };
+            visit(RawRow {
+                pos: Position::Parquet {
+                    group: group as u32,
+                    row: in_group,
+                },
+                fields: Ok(fields_from(v)),
+                raw: &raw,
+            })?;
+            in_group += 1;
+        }
+        counter.fetch_add(per_row * batch.num_rows() as u64, Ordering::Relaxed);
+    }
+    Ok(info)
+}
