@@ -1,11 +1,62 @@
 //! The `fairdrop` binary: a thin layer of clap subcommands over the pipeline crates.
-use clap::Parser;
+//!
+//! Each subcommand lives in `cmd/<name>.rs` and only parses arguments, calls the library
+//! crate, prints a summary and picks the exit code:
+//! 0 = done, 1 = done but a check failed (e.g. `--strict` with quarantined rows),
+//! 2 = could not run (unreadable input, invalid campaign), with the reason on stderr.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "fairdrop", version, about = "An airdrop engine: ingest, score, filter sybils, allocate, commit, claim.")]
-struct Cli {}
+#[command(
+    name = "fairdrop",
+    version,
+    about = "An airdrop engine: ingest activity, score wallets, filter sybils, allocate a fixed pool, commit, claim.",
+    after_help = "Start with `fairdrop demo`: it simulates an Aleo ecosystem and runs the whole pipeline into dist/."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _ = Cli::parse();
-    Ok(())
+#[derive(Subcommand)]
+enum Command {
+    Ingest(cmd::ingest::Args),
+    Demo(cmd::demo::Args),
+}
+
+/// A failure with a chosen exit code.
+#[derive(Debug)]
+pub struct Exit(pub u8, pub String);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+impl std::error::Error for Exit {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(Exit(code, msg)) = e.downcast_ref::<Exit>() {
+                if !msg.is_empty() {
+                    eprintln!("fairdrop: {msg}");
+                }
+                return ExitCode::from(*code);
+            }
+            eprintln!("fairdrop: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

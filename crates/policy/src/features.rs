@@ -1,0 +1,446 @@
+//! Per-wallet features, computed natively in one streaming pass over `events.parquet` (sorted
+//! by address, then time) after a pre-pass over transfers that gathers what each wallet
+//! *received* (funder, incoming value). Memory holds one wallet's working set plus one small
+//! record per recipient.
+//!
+//! Every feature is defined here once, with its type and meaning; `sql.rs` emits the same
+//! definitions as SQL, and a test checks DuckDB's answers equal these.
+//!
+//! Only events with `window_start <= timestamp <= snapshot` count.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use fairdrop_core::actions::BUILTIN;
+use fairdrop_core::steps::{steps_of, STEPS};
+use fairdrop_table::{EventReader, TableError};
+
+/// Type of a feature as seen by policy expressions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Bool,
+    Str,
+}
+
+/// Plural count-feature names of the built-in actions, in `BUILTIN` order.
+pub const ACTION_COUNT_NAMES: [&str; 17] = [
+    "transfers",
+    "stakes",
+    "unstakes",
+    "votes",
+    "faucet_claims",
+    "greenlists",
+    "bridge_ins",
+    "bridge_outs",
+    "swaps",
+    "liquidity_adds",
+    "liquidity_removes",
+    "domains",
+    "token_launches",
+    "trades",
+    "quests",
+    "deployments",
+    "nft_mints",
+];
+
+/// A named feature.
+#[derive(Clone, Debug)]
+pub struct FeatureDef {
+    pub name: String,
+    pub kind: Kind,
+    pub doc: String,
+}
+
+/// Indexes of the fixed features (the per-action ones follow `ACTION_BASE`).
+pub mod ix {
+    pub const FIRST_SEEN: usize = 0;
+    pub const LAST_SEEN: usize = 1;
+    pub const WALLET_AGE_DAYS: usize = 2;
+    pub const TX_COUNT: usize = 3;
+    pub const ACTIVE_DAYS: usize = 4;
+    pub const ACTIVE_MONTHS: usize = 5;
+    pub const DISTINCT_ACTIONS: usize = 6;
+    pub const DISTINCT_PROGRAMS: usize = 7;
+    pub const ACTIVITY_SPAN_HOURS: usize = 8;
+    /// counts at ACTION_BASE + 2k, volumes at ACTION_BASE + 2k + 1
+    pub const ACTION_BASE: usize = 9;
+    pub const RECEIVED_COUNT: usize = ACTION_BASE + 34;
+    pub const RECEIVED_VOLUME: usize = RECEIVED_COUNT + 1;
+    pub const STAKE_CREDIT_DAYS: usize = RECEIVED_COUNT + 2;
+    pub const STAKED_NOW: usize = RECEIVED_COUNT + 3;
+    pub const AVG_BALANCE: usize = RECEIVED_COUNT + 4;
+    pub const STEPS_DONE: usize = RECEIVED_COUNT + 5;
+    /// 11 booleans
+    pub const STEP_BASE: usize = RECEIVED_COUNT + 6;
+    pub const N_INT: usize = STEP_BASE + 11;
+    /// string features come after the numeric ones
+    pub const FUNDER: usize = N_INT;
+    pub const SWEEP_TARGET: usize = N_INT + 1;
+    pub const N: usize = N_INT + 2;
+}
+
+/// All features in index order.
+pub fn definitions() -> Vec<FeatureDef> {
+    let d = |n: &str, k: Kind, doc: &str| FeatureDef {
+        name: n.into(),
+        kind: k,
+        doc: doc.into(),
+    };
+    let mut v = vec![
+        d(
+            "first_seen",
+            Kind::Int,
+            "first activity or incoming transfer (Unix seconds)",
+        ),
+        d(
+            "last_seen",
+            Kind::Int,
+            "last activity or incoming transfer (Unix seconds)",
+        ),
+        d(
+            "wallet_age_days",
+            Kind::Int,
+            "whole days from first_seen to the snapshot",
+        ),
+        d("tx_count", Kind::Int, "events the wallet made"),
+        d("active_days", Kind::Int, "distinct UTC days with an event"),
+        d(
+            "active_months",
+            Kind::Int,
+            "distinct UTC calendar months with an event",
+        ),
+        d("distinct_actions", Kind::Int, "distinct actions"),
+        d("distinct_programs", Kind::Int, "distinct programs touched"),
+        d(
+            "activity_span_hours",
+            Kind::Int,
+            "whole hours between the wallet's first and last event",
+        ),
+    ];
+    for (a, n) in BUILTIN.iter().zip(ACTION_COUNT_NAMES) {
+        v.push(d(n, Kind::Int, &format!("`{a}` events")));
+        v.push(d(
+            &format!("{a}_volume"),
+            Kind::Int,
+            &format!("sum of `{a}` amounts (base units, saturating)"),
+        ));
+    }
+    v.extend([
+        d("received_count", Kind::Int, "transfers received"),
+        d("received_volume", Kind::Int, "value received by transfer (base units, saturating)"),
+        d("stake_credit_days", Kind::Int, "stake × time: staked base units × seconds held, / (86400 · 10^decimals)"),
+        d("staked_now", Kind::Int, "staked base units at the snapshot (stake − unstake replayed)"),
+        d("avg_balance", Kind::Int, "time-weighted average balance over the window from transfers, bridges and Aleo faucet claims (base units)"),
+        d("steps_done", Kind::Int, "how many of the eleven participation steps were done"),
+    ]);
+    for s in STEPS {
+        v.push(d(
+            &format!("step_{}", s.key),
+            Kind::Bool,
+            &format!("step {}: {}", s.number, s.title),
+        ));
+    }
+    v.push(d(
+        "funder",
+        Kind::Str,
+        "sender of the first transfer received (empty if none)",
+    ));
+    v.push(d(
+        "sweep_target",
+        Kind::Str,
+        "recipient of the last transfer sent (empty if none)",
+    ));
+    debug_assert_eq!(v.len(), ix::N);
+    v
+}
+
+/// One wallet's features.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Features {
+    pub address: String,
+    /// Numeric features (booleans as 0/1), indexed by `ix`.
+    pub ints: [i64; ix::N_INT],
+    pub funder: String,
+    pub sweep_target: String,
+}
+
+impl Features {
+    pub fn get_int(&self, i: usize) -> i64 {
+        self.ints[i]
+    }
+    pub fn get_str(&self, i: usize) -> &str {
+        if i == ix::FUNDER {
+            &self.funder
+        } else {
+            &self.sweep_target
+        }
+    }
+    pub fn step(&self, k: usize) -> bool {
+        self.ints[ix::STEP_BASE + k] != 0
+    }
+}
+
+/// Settings the features depend on.
+#[derive(Clone, Copy, Debug)]
+pub struct FeatureParams {
+    pub snapshot: i64,
+    pub window_start: i64,
+    pub decimals: u32,
+}
+
+#[derive(Default, Clone)]
+struct Incoming {
+    first_ts: i64,
+    last_ts: i64,
+    funder: String,
+    count: i64,
+    volume: u128,
+    /// Σ amount × (snapshot − t)
+    weighted: i128,
+}
+
+fn sat(v: u128) -> i64 {
+    v.min(i64::MAX as u128) as i64
+}
+
+/// Compute every wallet's features, calling `emit` in address order.
+pub fn extract(
+    events: &Path,
+    p: &FeatureParams,
+    emit: &mut dyn FnMut(Features),
+) -> Result<u64, TableError> {
+    let in_window = |t: i64| t >= p.window_start && t <= p.snapshot;
+    // Pass 1: what each wallet received.
+    let mut incoming: HashMap<String, Incoming> = HashMap::new();
+    for b in EventReader::open(events)? {
+        let b = b?;
+        for i in 0..b.len() {
+            let r = b.row(i);
+            if r.action != "transfer" || !in_window(r.timestamp) {
+                continue;
+            }
+            let Some(cp) = r.counterparty else { continue };
+            let amt: u128 = r.amount.and_then(|a| a.parse().ok()).unwrap_or(0);
+            let e = incoming.entry(cp.to_string()).or_insert_with(|| Incoming {
+                first_ts: i64::MAX,
+                last_ts: i64::MIN,
+                ..Default::default()
+            });
+            if r.timestamp < e.first_ts
+                || (r.timestamp == e.first_ts && r.address < e.funder.as_str())
+            {
+                e.first_ts = r.timestamp;
+                e.funder = r.address.to_string();
+            }
+            e.last_ts = e.last_ts.max(r.timestamp);
+            e.count += 1;
+            e.volume = e.volume.saturating_add(amt);
+            e.weighted += amt as i128 * (p.snapshot - r.timestamp) as i128;
+        }
+    }
+    // Pass 2: per wallet, in address order.
+    let mut cur: Option<Acc> = None;
+    let mut n = 0u64;
+    let mut finish = |acc: Acc, n: &mut u64| {
+        *n += 1;
+        let inc = incoming.get(&acc.address);
+        emit(acc.finish(p, inc));
+    };
+    for b in EventReader::open(events)? {
+        let b = b?;
+        for i in 0..b.len() {
+            let r = b.row(i);
+            if !in_window(r.timestamp) {
+                continue;
+            }
+            if cur.as_ref().map(|c| c.address.as_str()) != Some(r.address) {
+                if let Some(c) = cur.take() {
+                    finish(c, &mut n);
+                }
+                cur = Some(Acc::new(r.address));
+            }
+            cur.as_mut().expect("set above").add(&r, p);
+        }
+    }
+    if let Some(c) = cur.take() {
+        finish(c, &mut n);
+    }
+    Ok(n)
+}
+
+struct Acc {
+    address: String,
+    first: i64,
+    last: i64,
+    tx: i64,
+    days: i64,
+    last_day: i64,
+    months: i64,
+    last_month: i64,
+    actions: u32,
+    custom_actions: HashSet<String>,
+    programs: HashSet<String>,
+    counts: [i64; 17],
+    volumes: [u128; 17],
+    steps: u16,
+    staked: u128,
+    stake_since: i64,
+    stake_seconds: u128,
+    out_weighted: i128,
+    in_weighted: i128,
+    sweep: Option<String>,
+}
+
+impl Acc {
+    fn new(address: &str) -> Self {
+        Acc {
+            address: address.to_string(),
+            first: i64::MAX,
+            last: i64::MIN,
+            tx: 0,
+            days: 0,
+            last_day: i64::MIN,
+            months: 0,
+            last_month: i64::MIN,
+            actions: 0,
+            custom_actions: HashSet::new(),
+            programs: HashSet::new(),
+            counts: [0; 17],
+            volumes: [0; 17],
+            steps: 0,
+            staked: 0,
+            stake_since: 0,
+            stake_seconds: 0,
+            out_weighted: 0,
+            in_weighted: 0,
+            sweep: None,
+        }
+    }
+
+    fn add(&mut self, r: &fairdrop_table::RowRef<'_>, p: &FeatureParams) {
+        let t = r.timestamp;
+        self.first = self.first.min(t);
+        self.last = self.last.max(t);
+        self.tx += 1;
+        let day = t.div_euclid(86400);
+        if day != self.last_day {
+            self.days += 1;
+            self.last_day = day;
+        }
+        let (y, m, _) = fairdrop_core::event::civil_from_days(day);
+        let month = y * 12 + m;
+        if month != self.last_month {
+            self.months += 1;
+            self.last_month = month;
+        }
+        if let Some(pg) = r.program {
+            if !self.programs.contains(pg) {
+                self.programs.insert(pg.to_string());
+            }
+        }
+        let amt: u128 = r.amount.and_then(|a| a.parse().ok()).unwrap_or(0);
+        match BUILTIN.iter().position(|a| *a == r.action) {
+            Some(k) => {
+                self.actions |= 1 << k;
+                self.counts[k] += 1;
+                self.volumes[k] = self.volumes[k].saturating_add(amt);
+            }
+            None => {
+                if !self.custom_actions.contains(r.action) {
+                    self.custom_actions.insert(r.action.to_string());
+                }
+            }
+        }
+        self.steps |= steps_of(r.chain, r.action);
+        let weight = amt as i128 * (p.snapshot - t) as i128;
+        match r.action {
+            "stake" | "unstake" => {
+                self.stake_seconds += self.staked * (t - self.stake_since) as u128;
+                self.stake_since = t;
+                if r.action == "stake" {
+                    self.staked = self.staked.saturating_add(amt);
+                } else {
+                    self.staked -= self.staked.min(amt);
+                }
+            }
+            "transfer" => {
+                self.out_weighted += weight;
+                if let Some(cp) = r.counterparty {
+                    self.sweep = Some(cp.to_string());
+                }
+            }
+            "bridge_out" => self.out_weighted += weight,
+            "bridge_in" => self.in_weighted += weight,
+            "faucet_claim" if r.chain == "aleo" => self.in_weighted += weight,
+            _ => {}
+        }
+    }
+
+    fn finish(mut self, p: &FeatureParams, inc: Option<&Incoming>) -> Features {
+        let mut f = [0i64; ix::N_INT];
+        self.stake_seconds += self.staked * (p.snapshot - self.stake_since) as u128;
+        let mut first = self.first;
+        let mut last = self.last;
+        if let Some(i) = inc {
+            first = first.min(i.first_ts);
+            last = last.max(i.last_ts);
+            self.in_weighted += i.weighted;
+        }
+        f[ix::FIRST_SEEN] = first;
+        f[ix::LAST_SEEN] = last;
+        f[ix::WALLET_AGE_DAYS] = (p.snapshot - first).div_euclid(86400);
+        f[ix::TX_COUNT] = self.tx;
+        f[ix::ACTIVE_DAYS] = self.days;
+        f[ix::ACTIVE_MONTHS] = self.months;
+        f[ix::DISTINCT_ACTIONS] =
+            self.actions.count_ones() as i64 + self.custom_actions.len() as i64;
+        f[ix::DISTINCT_PROGRAMS] = self.programs.len() as i64;
+        f[ix::ACTIVITY_SPAN_HOURS] = (self.last - self.first).div_euclid(3600);
+        for k in 0..17 {
+            f[ix::ACTION_BASE + 2 * k] = self.counts[k];
+            f[ix::ACTION_BASE + 2 * k + 1] = sat(self.volumes[k]);
+        }
+        f[ix::RECEIVED_COUNT] = inc.map_or(0, |i| i.count);
+        f[ix::RECEIVED_VOLUME] = inc.map_or(0, |i| sat(i.volume));
+        let unit = 86_400u128 * 10u128.pow(p.decimals.min(30));
+        f[ix::STAKE_CREDIT_DAYS] = sat(self.stake_seconds / unit);
+        f[ix::STAKED_NOW] = sat(self.staked);
+        let window = (p.snapshot - p.window_start).max(1) as i128;
+        let bal = (self.in_weighted - self.out_weighted).max(0) / window;
+        f[ix::AVG_BALANCE] = bal.min(i64::MAX as i128) as i64;
+        f[ix::STEPS_DONE] = self.steps.count_ones() as i64;
+        for k in 0..11 {
+            f[ix::STEP_BASE + k] = ((self.steps >> k) & 1) as i64;
+        }
+        Features {
+            address: self.address,
+            ints: f,
+            funder: inc.map(|i| i.funder.clone()).unwrap_or_default(),
+            sweep_target: self.sweep.unwrap_or_default(),
+        }
+    }
+}
+
+/// Write features as CSV (header = feature names), one wallet per line in address order.
+pub fn csv_header() -> Vec<String> {
+    let mut h = vec!["address".to_string()];
+    h.extend(definitions().into_iter().map(|d| d.name));
+    h
+}
+
+pub fn csv_record(f: &Features) -> Vec<String> {
+    let mut r = Vec::with_capacity(ix::N + 1);
+    r.push(f.address.clone());
+    let defs_bool = |i: usize| (ix::STEP_BASE..ix::STEP_BASE + 11).contains(&i);
+    for (i, v) in f.ints.iter().enumerate() {
+        r.push(if defs_bool(i) {
+            (if *v != 0 { "true" } else { "false" }).to_string()
+        } else {
+            v.to_string()
+        });
+    }
+    r.push(f.funder.clone());
+    r.push(f.sweep_target.clone());
+    r
+}

@@ -1,0 +1,365 @@
+//! Behaviour signals that need no graph, from per-wallet activity sequences:
+//!
+//! - **lockstep**: wallets doing the same (action, program, amount bucket) in the same short
+//!   time windows. Each wallet becomes a set of time-bucketed shingles; MinHash signatures
+//!   are banded (LSH) so similar wallets meet in a bucket without comparing all pairs, and a
+//!   pair is joined when its estimated Jaccard similarity reaches the threshold.
+//! - **same_amount_bridge**: wallets bridging the exact same amount in the same window.
+//! - **sync_first_activity**: wallets whose first action (same action and program) falls in
+//!   the same short window.
+//!
+//! Every function returns groups of wallet ids (each sorted, groups sorted), only groups of
+//! at least `min_group` distinct wallets.
+
+use std::collections::BTreeMap;
+
+use crate::input::{Activity, SymbolId, Symbols, WalletId};
+use crate::unionfind::UnionFind;
+
+/// (action, program, amount, window) → wallet.
+type BridgeKey = ((SymbolId, Option<SymbolId>, u128, i64), WalletId);
+/// (action, program, window) → wallet.
+type FirstKey = ((SymbolId, Option<SymbolId>, i64), WalletId);
+
+/// Settings of the behaviour signals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BehaviourConfig {
+    /// Width of a lockstep time bucket, seconds.
+    pub lockstep_window: i64,
+    /// Wallets with fewer activity rows are not compared.
+    pub lockstep_min_events: usize,
+    /// Estimated Jaccard similarity that joins two wallets.
+    pub lockstep_min_jaccard: f64,
+    /// LSH bands × rows per band = MinHash signature length.
+    pub lsh_bands: usize,
+    pub lsh_rows: usize,
+    /// Window of the same-amount bridging and synchronised first activity signals, seconds.
+    pub bridge_window: i64,
+    pub first_activity_window: i64,
+    /// Actions counted as bridging.
+    pub bridge_actions: Vec<String>,
+    /// Smallest group reported by each signal.
+    pub min_group: usize,
+}
+
+impl Default for BehaviourConfig {
+    fn default() -> Self {
+        Self {
+            lockstep_window: 600,
+            lockstep_min_events: 3,
+            lockstep_min_jaccard: 0.5,
+            lsh_bands: 16,
+            lsh_rows: 4,
+            bridge_window: 3600,
+            first_activity_window: 300,
+            bridge_actions: vec!["bridge_in".into(), "bridge_out".into(), "bridge".into()],
+            min_group: 5,
+        }
+    }
+}
+
+/// Amount bucket: the bit length and the next two bits (about ±12% resolution), so that
+/// amounts a farm script randomises slightly still meet.
+pub fn amount_bucket(a: Option<u128>) -> u32 {
+    match a {
+        None => 0,
+        Some(0) => 1,
+        Some(x) => {
+            let bits = 128 - x.leading_zeros();
+            let top = if bits >= 3 {
+                (x >> (bits - 3)) as u32 & 0b11
+            } else {
+                (x as u32) & 0b11
+            };
+            (bits << 2 | top) + 2
+        }
+    }
+}
+
+#[inline]
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
+}
+
+fn token(bucket: i64, action: SymbolId, program: Option<SymbolId>, amount: u32) -> u64 {
+    let mut h = mix(bucket as u64 ^ 0x9e37_79b9_7f4a_7c15);
+    h = mix(h ^ action as u64);
+    h = mix(h ^ program.map(|p| p as u64 + 1).unwrap_or(0));
+    mix(h ^ amount as u64)
+}
+
+/// Activity rows grouped by wallet (sorted by wallet, then time), as index ranges.
+fn by_wallet(activity: &[Activity]) -> Vec<Activity> {
+    let mut v = activity.to_vec();
+    v.sort_by(|a, b| {
+        (a.wallet, a.timestamp, a.action, a.program, a.amount).cmp(&(
+            b.wallet,
+            b.timestamp,
+            b.action,
+            b.program,
+            b.amount,
+        ))
+    });
+    v
+}
+
+fn runs(v: &[Activity]) -> impl Iterator<Item = &[Activity]> {
+    v.chunk_by(|a, b| a.wallet == b.wallet)
+}
+
+fn groups_from_uf(
+    uf: &mut UnionFind,
+    members: &[WalletId],
+    min_group: usize,
+) -> Vec<Vec<WalletId>> {
+    let mut by_root: BTreeMap<u32, Vec<WalletId>> = BTreeMap::new();
+    for (i, &w) in members.iter().enumerate() {
+        by_root.entry(uf.find(i as u32)).or_default().push(w);
+    }
+    finish_groups(by_root.into_values(), min_group)
+}
+
+fn finish_groups(
+    groups: impl IntoIterator<Item = Vec<WalletId>>,
+    min_group: usize,
+) -> Vec<Vec<WalletId>> {
+    let mut out: Vec<Vec<WalletId>> = groups
+        .into_iter()
+        .map(|mut g| {
+            g.sort_unstable();
+            g.dedup();
+            g
+        })
+        .filter(|g| g.len() >= min_group.max(2))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Lockstep groups (MinHash/LSH over time-bucketed (action, program, amount) shingles).
+pub fn lockstep_groups(activity: &[Activity], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
+    let window = cfg.lockstep_window.max(1);
+    let k = (cfg.lsh_bands * cfg.lsh_rows).clamp(1, 1024);
+    let rows = cfg.lsh_rows.max(1);
+    let bands = k / rows;
+    let sorted = by_wallet(activity);
+    let mut members: Vec<WalletId> = Vec::new();
+    let mut sigs: Vec<u64> = Vec::new();
+    let mut shingles: Vec<u64> = Vec::new();
+    for run in runs(&sorted) {
+        if run.len() < cfg.lockstep_min_events.max(1) {
+            continue;
+        }
+        shingles.clear();
+        for a in run {
+            let amt = amount_bucket(a.amount);
+            // Two bucketings offset by half a window, so neighbours across a boundary meet.
+            let b0 = a.timestamp.div_euclid(window);
+            let b1 = (a.timestamp + window / 2).div_euclid(window);
+            shingles.push(token(b0 * 2, a.action, a.program, amt));
+            shingles.push(token(b1 * 2 + 1, a.action, a.program, amt));
+        }
+        shingles.sort_unstable();
+        shingles.dedup();
+        members.push(run[0].wallet);
+        for j in 0..k as u64 {
+            let seed = mix(j.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5bd1_e995);
+            let m = shingles
+                .iter()
+                .map(|&s| mix(s ^ seed))
+                .min()
+                .unwrap_or(u64::MAX);
+            sigs.push(m);
+        }
+    }
+    let n = members.len();
+    let sig = |i: usize| &sigs[i * k..(i + 1) * k];
+    let similar = |i: usize, j: usize| {
+        let same = sig(i).iter().zip(sig(j)).filter(|(a, b)| a == b).count();
+        same as f64 / k as f64 >= cfg.lockstep_min_jaccard
+    };
+    let mut uf = UnionFind::new(n);
+    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(n);
+    for b in 0..bands {
+        keyed.clear();
+        for i in 0..n {
+            let mut h = b as u64;
+            for &x in &sig(i)[b * rows..(b + 1) * rows] {
+                h = mix(h ^ x);
+            }
+            keyed.push((h, i as u32));
+        }
+        keyed.sort_unstable();
+        for bucket in keyed.chunk_by(|a, b| a.0 == b.0) {
+            // Compare each member with the bucket's first member and with its predecessor:
+            // linear in the bucket size, and enough to chain a lockstep farm together.
+            let first = bucket[0].1 as usize;
+            for w in bucket.windows(2) {
+                let (p, q) = (w[0].1 as usize, w[1].1 as usize);
+                if similar(first, q) {
+                    uf.union(first as u32, q as u32);
+                } else if similar(p, q) {
+                    uf.union(p as u32, q as u32);
+                }
+            }
+        }
+    }
+    groups_from_uf(&mut uf, &members, cfg.min_group)
+}
+
+/// Wallets bridging the exact same amount with the same action and program in the same
+/// window.
+pub fn same_amount_bridge_groups(
+    activity: &[Activity],
+    symbols: &Symbols,
+    cfg: &BehaviourConfig,
+) -> Vec<Vec<WalletId>> {
+    let window = cfg.bridge_window.max(1);
+    let is_bridge: Vec<bool> = (0..symbols.len() as u32)
+        .map(|s| cfg.bridge_actions.iter().any(|b| b == symbols.name(s)))
+        .collect();
+    let mut keyed: Vec<BridgeKey> = activity
+        .iter()
+        .filter(|a| is_bridge.get(a.action as usize).copied().unwrap_or(false))
+        .filter_map(|a| {
+            a.amount.map(|amt| {
+                (
+                    (a.action, a.program, amt, a.timestamp.div_euclid(window)),
+                    a.wallet,
+                )
+            })
+        })
+        .collect();
+    keyed.sort_unstable();
+    let groups = keyed
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|c| c.iter().map(|x| x.1).collect::<Vec<_>>())
+        .collect::<Vec<_>>();
+    merge_overlapping(groups, cfg.min_group)
+}
+
+/// Wallets whose first activity (same action and program) falls in the same window.
+pub fn sync_first_activity_groups(
+    activity: &[Activity],
+    cfg: &BehaviourConfig,
+) -> Vec<Vec<WalletId>> {
+    let window = cfg.first_activity_window.max(1);
+    let sorted = by_wallet(activity);
+    let mut keyed: Vec<FirstKey> = runs(&sorted)
+        .map(|r| {
+            let a = r[0];
+            (
+                (a.action, a.program, a.timestamp.div_euclid(window)),
+                a.wallet,
+            )
+        })
+        .collect();
+    keyed.sort_unstable();
+    let groups = keyed
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|c| c.iter().map(|x| x.1).collect::<Vec<_>>())
+        .collect::<Vec<_>>();
+    finish_groups(groups, cfg.min_group)
+}
+
+/// Qualifying groups (≥ min_group) that share a wallet are merged.
+fn merge_overlapping(groups: Vec<Vec<WalletId>>, min_group: usize) -> Vec<Vec<WalletId>> {
+    let groups = finish_groups(groups, min_group);
+    let mut ids: Vec<WalletId> = groups.iter().flatten().copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut uf = UnionFind::new(ids.len());
+    for g in &groups {
+        let first = ids.binary_search(&g[0]).unwrap_or(0) as u32;
+        for w in &g[1..] {
+            if let Ok(j) = ids.binary_search(w) {
+                uf.union(first, j as u32);
+            }
+        }
+    }
+    groups_from_uf(&mut uf, &ids, min_group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn act(wallet: u32, ts: i64, action: u32, amount: u128) -> Activity {
+        Activity {
+            wallet,
+            timestamp: ts,
+            action,
+            program: Some(7),
+            amount: Some(amount),
+        }
+    }
+
+    #[test]
+    fn lockstep_finds_a_scripted_farm_and_not_organic_users() {
+        let mut acts = Vec::new();
+        // Farm: wallets 0..8 do the same 6 steps, each within a minute of the script.
+        for w in 0..8u32 {
+            for step in 0..6i64 {
+                let ts = 1_700_000_000 + step * 86_400 + (w as i64 * 7) % 60;
+                acts.push(act(w, ts, step as u32 % 3, 1_000_000 + w as u128 * 10));
+            }
+        }
+        // Organic: wallets 100..140 act at scattered times and amounts.
+        for w in 100..140u32 {
+            for step in 0..6i64 {
+                let ts = 1_700_000_000 + (w as i64 * 7919 + step * 104_729) % 2_000_000;
+                acts.push(act(
+                    w,
+                    ts,
+                    step as u32 % 3,
+                    (w as u128 + 1) * 3_333 * (step as u128 + 1),
+                ));
+            }
+        }
+        let cfg = BehaviourConfig::default();
+        let g = lockstep_groups(&acts, &cfg);
+        assert_eq!(g, vec![(0..8).collect::<Vec<u32>>()]);
+        // Determinism under input order.
+        acts.reverse();
+        assert_eq!(lockstep_groups(&acts, &cfg), g);
+    }
+
+    #[test]
+    fn same_amount_bridging_and_synchronised_start() {
+        let mut sym = Symbols::default();
+        let bridge = sym.intern("bridge_in");
+        let swap = sym.intern("swap");
+        let mut acts = Vec::new();
+        for w in 0..6u32 {
+            acts.push(act(w, 1_000_000 + w as i64 * 30, bridge, 5_000));
+        }
+        acts.push(act(50, 1_000_000, bridge, 5_001)); // other amount
+        acts.push(act(51, 1_000_000, swap, 5_000)); // not a bridge
+        let cfg = BehaviourConfig::default();
+        assert_eq!(
+            same_amount_bridge_groups(&acts, &sym, &cfg),
+            vec![(0..6).collect::<Vec<u32>>()]
+        );
+        let first = sync_first_activity_groups(&acts, &cfg);
+        assert_eq!(first, vec![vec![0, 1, 2, 3, 4, 5, 50]]);
+    }
+
+    #[test]
+    fn amount_buckets_are_coarse_but_ordered() {
+        assert_eq!(
+            amount_bucket(Some(1_000_000)),
+            amount_bucket(Some(1_010_000))
+        );
+        assert_ne!(
+            amount_bucket(Some(1_000_000)),
+            amount_bucket(Some(2_000_000))
+        );
+        assert_ne!(amount_bucket(None), amount_bucket(Some(0)));
+        let _ = amount_bucket(Some(u128::MAX));
+    }
+}

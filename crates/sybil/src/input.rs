@@ -1,0 +1,330 @@
+//! Plain in-memory inputs: wallets interned to `u32` ids, transfer edges, activity sequences
+//! and the hub / allow / candidate sets.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use fairdrop_core::Address;
+
+/// Dense wallet id given by [`Interner`].
+pub type WalletId = u32;
+/// Dense id of an interned string (action, program, asset).
+pub type SymbolId = u32;
+
+/// A small fast hasher (FxHash) for the interner's maps; keys are addresses, not attacker
+/// chosen strings of unbounded length, and iteration order never reaches the output.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// `HashMap` with [`FxHasher`].
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Addresses ↔ dense ids, in first-seen order.
+#[derive(Clone, Debug, Default)]
+pub struct Interner {
+    map: FxMap<Address, WalletId>,
+    addrs: Vec<Address>,
+}
+
+impl Interner {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Id of `a`, adding it if new.
+    pub fn intern(&mut self, a: Address) -> WalletId {
+        if let Some(&id) = self.map.get(&a) {
+            return id;
+        }
+        let id = self.addrs.len() as WalletId;
+        self.addrs.push(a);
+        self.map.insert(a, id);
+        id
+    }
+
+    /// Id of `a` if it was interned.
+    pub fn get(&self, a: &Address) -> Option<WalletId> {
+        self.map.get(a).copied()
+    }
+
+    /// The address of `id`. Panics on an id this interner never gave.
+    pub fn address(&self, id: WalletId) -> &Address {
+        &self.addrs[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.addrs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
+    }
+
+    /// All addresses, indexed by id.
+    pub fn addresses(&self) -> &[Address] {
+        &self.addrs
+    }
+}
+
+/// Strings (actions, programs, assets) ↔ dense ids.
+#[derive(Clone, Debug, Default)]
+pub struct Symbols {
+    map: HashMap<Box<str>, SymbolId>,
+    names: Vec<Box<str>>,
+}
+
+impl Symbols {
+    pub fn intern(&mut self, s: &str) -> SymbolId {
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        let id = self.names.len() as SymbolId;
+        self.names.push(s.into());
+        self.map.insert(s.into(), id);
+        id
+    }
+
+    pub fn name(&self, id: SymbolId) -> &str {
+        self.names.get(id as usize).map(|s| &**s).unwrap_or("")
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// One transfer of value (or, for edge lists without detail, one `from → to` row).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Transfer {
+    pub from: WalletId,
+    pub to: WalletId,
+    /// UTC seconds, if known. Needed for funder (first sender) and sweep (last recipient)
+    /// edges; without it the row order stands in for time.
+    pub timestamp: Option<i64>,
+    /// Base units, if known.
+    pub amount: Option<u128>,
+    pub asset: Option<SymbolId>,
+}
+
+/// One step of a wallet's activity (a canonical event), for the behaviour signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Activity {
+    pub wallet: WalletId,
+    /// UTC seconds.
+    pub timestamp: i64,
+    pub action: SymbolId,
+    pub program: Option<SymbolId>,
+    /// Base units, if the action moves value.
+    pub amount: Option<u128>,
+}
+
+/// Everything the detector reads. Build it with the `add_*` methods (or the Hop loader in
+/// [`crate::load`]); ids come from [`SybilInput::wallet`].
+#[derive(Clone, Debug, Default)]
+pub struct SybilInput {
+    pub wallets: Interner,
+    pub symbols: Symbols,
+    /// Transfer rows, in input order.
+    pub transfers: Vec<Transfer>,
+    /// Activity rows, any order.
+    pub activity: Vec<Activity>,
+    /// Known hubs (exchanges, deposit addresses, contracts, bridges...): their edges are
+    /// dropped before clustering unless the wallet is allowed.
+    pub hubs: Vec<WalletId>,
+    /// Wallets kept in the graph although a hub list (or automatic detection) names them.
+    pub allow: Vec<WalletId>,
+    /// Wallets a verdict is about. Empty means every wallet is a candidate.
+    pub candidates: Vec<WalletId>,
+}
+
+impl SybilInput {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Id of `a`, interning it.
+    pub fn wallet(&mut self, a: Address) -> WalletId {
+        self.wallets.intern(a)
+    }
+
+    /// Id of a symbol (action, program or asset name).
+    pub fn symbol(&mut self, s: &str) -> SymbolId {
+        self.symbols.intern(s)
+    }
+
+    /// Add a bare `from → to` edge.
+    pub fn add_edge(&mut self, from: Address, to: Address) {
+        let from = self.wallet(from);
+        let to = self.wallet(to);
+        self.transfers.push(Transfer {
+            from,
+            to,
+            ..Transfer::default()
+        });
+    }
+
+    /// Add a transfer with its detail.
+    pub fn add_transfer(&mut self, t: Transfer) {
+        self.transfers.push(t);
+    }
+
+    pub fn add_activity(&mut self, a: Activity) {
+        self.activity.push(a);
+    }
+
+    pub fn add_hub(&mut self, a: Address) {
+        let id = self.wallet(a);
+        self.hubs.push(id);
+    }
+
+    pub fn add_allow(&mut self, a: Address) {
+        let id = self.wallet(a);
+        self.allow.push(id);
+    }
+
+    pub fn add_candidate(&mut self, a: Address) {
+        let id = self.wallet(a);
+        self.candidates.push(id);
+    }
+
+    /// Add one canonical event (`shared/spec/activity-schema.md`): every event becomes an
+    /// activity row for the behaviour signals; a `transfer` (value sent from `address` to
+    /// `counterparty`) also becomes a transfer edge for the graphs.
+    pub fn add_event(&mut self, e: &fairdrop_core::event::Event) {
+        let wallet = self.wallet(e.address);
+        let action = self.symbol(&e.action);
+        let program = e.program.as_deref().map(|p| self.symbol(p));
+        let asset = e.asset.as_deref().map(|a| self.symbol(a));
+        self.activity.push(Activity {
+            wallet,
+            timestamp: e.timestamp,
+            action,
+            program,
+            amount: e.amount,
+        });
+        if e.action == fairdrop_core::actions::TRANSFER {
+            if let Some(cp) = e.counterparty {
+                let to = self.wallet(cp);
+                self.transfers.push(Transfer {
+                    from: wallet,
+                    to,
+                    timestamp: Some(e.timestamp),
+                    amount: e.amount,
+                    asset,
+                });
+            }
+        }
+    }
+
+    /// Number of interned wallets.
+    pub fn n_wallets(&self) -> usize {
+        self.wallets.len()
+    }
+
+    /// A flag per wallet for the given id list (ids past the interner are ignored).
+    pub(crate) fn mask(&self, ids: &[WalletId]) -> Vec<bool> {
+        let mut m = vec![false; self.n_wallets()];
+        for &i in ids {
+            if let Some(x) = m.get_mut(i as usize) {
+                *x = true;
+            }
+        }
+        m
+    }
+
+    /// Candidate flag per wallet (all true when no candidate set was given).
+    pub(crate) fn candidate_mask(&self) -> Vec<bool> {
+        if self.candidates.is_empty() {
+            vec![true; self.n_wallets()]
+        } else {
+            self.mask(&self.candidates)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_become_activity_and_transfers() {
+        let e = |action: &str, cp: Option<Address>| fairdrop_core::event::Event {
+            timestamp: 1_700_000_000,
+            chain: "aleo".into(),
+            tx_id: None,
+            address: Address::Evm([1; 20]),
+            action: action.into(),
+            counterparty: cp,
+            amount: Some(7),
+            asset: Some("credits".into()),
+            program: Some("credits.aleo".into()),
+        };
+        let mut inp = SybilInput::new();
+        inp.add_event(&e("transfer", Some(Address::Evm([2; 20]))));
+        inp.add_event(&e("swap", None));
+        assert_eq!(inp.n_wallets(), 2);
+        assert_eq!(inp.activity.len(), 2);
+        assert_eq!(inp.transfers.len(), 1);
+        let t = inp.transfers[0];
+        assert_eq!(
+            (t.from, t.to, t.timestamp, t.amount),
+            (0, 1, Some(1_700_000_000), Some(7))
+        );
+        assert_eq!(inp.symbols.name(t.asset.unwrap_or(u32::MAX)), "credits");
+        assert_eq!(inp.symbols.name(inp.activity[1].action), "swap");
+        assert_eq!(inp.wallets.get(&Address::Evm([2; 20])), Some(1));
+    }
+}
