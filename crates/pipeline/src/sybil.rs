@@ -1,0 +1,160 @@
+//! The sybil stage inside a run: the campaign's events become transfer edges and activity
+//! rows, the wallets that passed the gates are the candidates, and flagged clusters get the
+//! campaign's action (`exclude`, `collapse` to one share, or keep a `fraction`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use fairdrop_core::Address;
+use fairdrop_policy::campaign::Campaign;
+use fairdrop_policy::score::Reason;
+use fairdrop_sybil::detect::{detect, Appeals, Config};
+use fairdrop_sybil::input::{Activity, SybilInput, Transfer};
+use fairdrop_table::EventReader;
+
+use crate::{RunError, WalletState};
+
+pub struct SybilSummary {
+    pub flagged: u64,
+    pub clusters: u64,
+}
+
+pub fn run(
+    c: &Campaign,
+    events: &Path,
+    wallets: &mut [WalletState],
+    out: &Path,
+) -> Result<SybilSummary, RunError> {
+    let mut input = SybilInput::new();
+    let parse = |s: &str| {
+        Address::parse_trusted(s)
+            .map_err(|e| RunError::Sybil(format!("{}: bad address {s:?}: {e}", events.display())))
+    };
+    let mut cache: HashMap<String, u32> = HashMap::new();
+    let mut wid = |input: &mut SybilInput, s: &str| -> Result<u32, RunError> {
+        if let Some(&i) = cache.get(s) {
+            return Ok(i);
+        }
+        let id = input.wallet(parse(s)?);
+        cache.insert(s.to_string(), id);
+        Ok(id)
+    };
+    for b in EventReader::open(events)? {
+        let b = b?;
+        for i in 0..b.len() {
+            let r = b.row(i);
+            if r.timestamp < c.window_start || r.timestamp > c.snapshot {
+                continue;
+            }
+            let w = wid(&mut input, r.address)?;
+            let action = input.symbol(r.action);
+            let program = r.program.map(|p| input.symbol(p));
+            let amount = r.amount.and_then(|a| a.parse::<u128>().ok());
+            input.add_activity(Activity {
+                wallet: w,
+                timestamp: r.timestamp,
+                action,
+                program,
+                amount,
+            });
+            if r.action == "transfer" {
+                if let Some(cp) = r.counterparty {
+                    let to = wid(&mut input, cp)?;
+                    let asset = r.asset.map(|a| input.symbol(a));
+                    input.add_transfer(Transfer {
+                        from: w,
+                        to,
+                        timestamp: Some(r.timestamp),
+                        amount,
+                        asset,
+                    });
+                }
+            }
+        }
+    }
+    fairdrop_sybil::load::load_hubs(&mut input, &c.hubs)
+        .map_err(|e| RunError::Sybil(e.to_string()))?;
+    let mut index: HashMap<u32, usize> = HashMap::new();
+    for (k, w) in wallets.iter().enumerate() {
+        if w.passed_gates {
+            let id = wid(&mut input, &w.score.address)?;
+            input.candidates.push(id);
+            index.insert(id, k);
+        }
+    }
+    let appeals = match &c.sybil.appeals {
+        Some(p) => fairdrop_sybil::output::read_appeals(&c.base.join(p))
+            .map_err(|e| RunError::Sybil(e.to_string()))?,
+        None => Appeals::default(),
+    };
+    let cfg = Config {
+        min_cluster_candidates: c.sybil.min_cluster_size,
+        ..Config::default()
+    };
+    let report = detect(&input, &cfg, &appeals);
+    fairdrop_sybil::output::write_clusters_csv(&out.join("clusters.csv"), &report, &input.wallets)
+        .map_err(|e| RunError::Sybil(e.to_string()))?;
+
+    let mut flagged = 0u64;
+    for (ci, cl) in report.clusters.iter().enumerate() {
+        // Members flagged and not cleared, in address order.
+        let members: Vec<usize> = report
+            .verdicts
+            .iter()
+            .filter(|v| v.cluster == ci && v.action.is_sybil())
+            .filter_map(|v| index.get(&v.wallet).copied())
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        // For `collapse`, the member with the most points keeps one share.
+        let keeper = members.iter().copied().max_by(|a, b| {
+            wallets[*a]
+                .score
+                .points
+                .cmp(&wallets[*b].score.points)
+                .then(wallets[*b].score.address.cmp(&wallets[*a].score.address))
+        });
+        let signals: Vec<&str> = cl.signals.iter().map(|s| s.code()).collect();
+        for k in members {
+            flagged += 1;
+            let w = &mut wallets[k];
+            w.cluster = Some(cl.id.clone());
+            let what = match c.sybil.action.as_str() {
+                "collapse" if Some(k) == keeper => {
+                    format!(
+                        "kept as the one share of its cluster of {}",
+                        cl.members.len()
+                    )
+                }
+                "collapse" | "exclude" => {
+                    w.score.eligible = false;
+                    "not eligible".to_string()
+                }
+                _ => {
+                    w.score.points = w.score.points * c.sybil.keep_percent as u64 / 100;
+                    if w.score.points == 0 {
+                        w.score.eligible = false;
+                    }
+                    format!("{}% of its points kept", c.sybil.keep_percent)
+                }
+            };
+            if !w.score.eligible {
+                w.score.reasons.retain(|r| r.code != "eligible");
+            }
+            w.score.reasons.push(Reason {
+                code: format!("sybil.{}", cl.id),
+                sentence: format!(
+                    "Part of cluster {} ({} wallets; signals: {}): {what}. Appeal with the cluster id if this is wrong.",
+                    cl.id,
+                    cl.members.len(),
+                    signals.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(SybilSummary {
+        flagged,
+        clusters: report.clusters.len() as u64,
+    })
+}
