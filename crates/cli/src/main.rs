@@ -26,6 +26,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Ingest(cmd::ingest::Args),
+    Run(cmd::run::Args),
+    Features(cmd::features::Args),
+    Sybil(cmd::sybil::Args),
+    SybilEval(cmd::sybil::EvalArgs),
     Demo(cmd::demo::Args),
 }
 
@@ -44,6 +48,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Features(a) => cmd::features::run(a),
+        Command::Sybil(a) => cmd::sybil::run(a),
+        Command::SybilEval(a) => cmd::sybil::eval(a),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match res {

@@ -7,11 +7,13 @@ use crate::Exit;
 
 /// Turn activity exports into the canonical table (events.parquet), validating every row.
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  fairdrop ingest exports/aleo-*.csv.gz zealy.jsonl --out work/\n\n\
+#[command(
+    after_help = "Example:\n  fairdrop ingest exports/aleo-*.csv.gz zealy.jsonl --out work/\n\n\
 Writes DIR/events.parquet (sorted by address, then time), DIR/quarantine.csv \
 (source,line,rule,raw,detail) and DIR/ingest-summary.json.\n\
 Exit 0 when it ran (bad rows are quarantined and reported), 1 with --strict if any row was \
-quarantined, 2 when an input cannot be read at all (nothing is written).")]
+quarantined, 2 when an input cannot be read at all (nothing is written)."
+)]
 pub struct Args {
     /// Input files: .csv, .jsonl/.ndjson (each optionally .gz), .parquet
     #[arg(required = true)]
@@ -31,7 +33,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let opts = IngestOptions { batch_rows: a.batch_rows, progress: !a.quiet };
+    let opts = IngestOptions {
+        batch_rows: a.batch_rows,
+        progress: !a.quiet,
+    };
     let t = std::time::Instant::now();
     let s = match ingest(&a.inputs, &a.out, &opts) {
         Ok(s) => s,
@@ -58,7 +63,11 @@ pub fn run(a: Args) -> Result<()> {
     if a.strict && s.quarantined > 0 {
         return Err(Exit(
             1,
-            format!("--strict: {} rows quarantined (see {})", s.quarantined, a.out.join("quarantine.csv").display()),
+            format!(
+                "--strict: {} rows quarantined (see {})",
+                s.quarantined,
+                a.out.join("quarantine.csv").display()
+            ),
         )
         .into());
     }

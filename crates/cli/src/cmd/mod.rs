@@ -1,2 +1,5 @@
 pub mod demo;
+pub mod features;
 pub mod ingest;
+pub mod run;
+pub mod sybil;
