@@ -27,6 +27,7 @@ struct Cli {
 enum Command {
     Ingest(cmd::ingest::Args),
     Run(cmd::run::Args),
+    Explain(cmd::explain::Args),
     Features(cmd::features::Args),
     Sybil(cmd::sybil::Args),
     SybilEval(cmd::sybil::EvalArgs),
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
     let res = match cli.cmd {
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
         Command::Features(a) => cmd::features::run(a),
         Command::Sybil(a) => cmd::sybil::run(a),
         Command::SybilEval(a) => cmd::sybil::eval(a),

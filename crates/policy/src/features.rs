@@ -210,6 +210,26 @@ pub fn extract(
     p: &FeatureParams,
     emit: &mut dyn FnMut(Features),
 ) -> Result<u64, TableError> {
+    extract_filtered(events, p, None, emit)
+}
+
+/// The features of one wallet (None if it made no event in the window).
+pub fn extract_one(
+    events: &Path,
+    p: &FeatureParams,
+    address: &str,
+) -> Result<Option<Features>, TableError> {
+    let mut out = None;
+    extract_filtered(events, p, Some(address), &mut |f| out = Some(f))?;
+    Ok(out)
+}
+
+fn extract_filtered(
+    events: &Path,
+    p: &FeatureParams,
+    only: Option<&str>,
+    emit: &mut dyn FnMut(Features),
+) -> Result<u64, TableError> {
     let in_window = |t: i64| t >= p.window_start && t <= p.snapshot;
     // Pass 1: what each wallet received.
     let mut incoming: HashMap<String, Incoming> = HashMap::new();
@@ -221,6 +241,9 @@ pub fn extract(
                 continue;
             }
             let Some(cp) = r.counterparty else { continue };
+            if only.is_some_and(|o| o != cp) {
+                continue;
+            }
             let amt: u128 = r.amount.and_then(|a| a.parse().ok()).unwrap_or(0);
             let e = incoming.entry(cp.to_string()).or_insert_with(|| Incoming {
                 first_ts: i64::MAX,
@@ -251,7 +274,7 @@ pub fn extract(
         let b = b?;
         for i in 0..b.len() {
             let r = b.row(i);
-            if !in_window(r.timestamp) {
+            if !in_window(r.timestamp) || only.is_some_and(|o| o != r.address) {
                 continue;
             }
             if cur.as_ref().map(|c| c.address.as_str()) != Some(r.address) {

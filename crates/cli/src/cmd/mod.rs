@@ -1,4 +1,5 @@
 pub mod demo;
+pub mod explain;
 pub mod features;
 pub mod ingest;
 pub mod run;
