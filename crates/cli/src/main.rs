@@ -25,6 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Simulate(cmd::simulate::Args),
     Ingest(cmd::ingest::Args),
     Run(cmd::run::Args),
     Explain(cmd::explain::Args),
@@ -48,6 +49,7 @@ impl std::error::Error for Exit {}
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
+        Command::Simulate(a) => cmd::simulate::run(a),
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Explain(a) => cmd::explain::run(a),

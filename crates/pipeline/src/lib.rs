@@ -15,6 +15,7 @@
 //! println!("{} eligible", summary.eligible);
 //! ```
 
+pub mod allocation;
 pub mod sybil;
 pub mod wallets;
 
@@ -73,6 +74,9 @@ pub struct RunSummary {
     pub sybil_flagged: u64,
     pub sybil_clusters: u64,
     pub eligible: u64,
+    pub allocated_wallets: u64,
+    /// Sum of allocations in base units (always the pool).
+    pub allocated_total: String,
     pub stage_seconds: Vec<(String, f64)>,
 }
 
@@ -173,6 +177,13 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     }
     lap("sybil", &mut summary);
     summary.eligible = wallets.iter().filter(|w| w.score.eligible).count() as u64;
+
+    // 4. Allocate.
+    let allocs = allocation::run(c, &wallets)?;
+    summary.allocated_wallets = allocs.len() as u64;
+    summary.allocated_total = allocs.iter().map(|a| a.amount).sum::<u128>().to_string();
+    allocation::write(&dir.path().join("allocations.csv"), &allocs)?;
+    lap("allocate", &mut summary);
 
     // Outputs.
     wallets::write_wallets_csv(&dir.path().join("wallets.csv"), &wallets)?;

@@ -80,7 +80,7 @@ fn negative_or_zero_pool_is_rejected() {
 
 #[test]
 fn cap_below_floor_and_floor_over_pool() {
-    let t = template().replace("cap = \"50_000 ALEO\"", "cap = \"10 ALEO\"");
+    let t = template().replace("cap = \"500_000 ALEO\"", "cap = \"10 ALEO\"");
     let e = load_err(&t);
     assert!(
         e.contains("allocation.cap")
@@ -90,7 +90,7 @@ fn cap_below_floor_and_floor_over_pool() {
     );
     let t = template()
         .replace("floor = \"100 ALEO\"", "floor = \"200_000_000 ALEO\"")
-        .replace("cap = \"50_000 ALEO\"", "");
+        .replace("cap = \"500_000 ALEO\"", "");
     let e = load_err(&t);
     assert!(
         e.contains("allocation.floor") && e.contains("above the whole pool"),

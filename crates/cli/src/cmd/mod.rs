@@ -3,4 +3,5 @@ pub mod explain;
 pub mod features;
 pub mod ingest;
 pub mod run;
+pub mod simulate;
 pub mod sybil;
