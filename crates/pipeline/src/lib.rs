@@ -16,6 +16,7 @@
 //! ```
 
 pub mod allocation;
+pub mod report;
 pub mod sybil;
 pub mod wallets;
 
@@ -77,6 +78,8 @@ pub struct RunSummary {
     pub allocated_wallets: u64,
     /// Sum of allocations in base units (always the pool).
     pub allocated_total: String,
+    /// Wall time per stage (printed, not written: outputs must be byte-identical).
+    #[serde(skip)]
     pub stage_seconds: Vec<(String, f64)>,
 }
 
@@ -187,6 +190,8 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
 
     // Outputs.
     wallets::write_wallets_csv(&dir.path().join("wallets.csv"), &wallets)?;
+    let rep = report::build(c, &wallets, &allocs, &summary);
+    report::write(dir.path(), &rep)?;
     let js = serde_json::to_vec_pretty(&summary).expect("summary serialises");
     fairdrop_core::fsutil::write_atomic(dir.path().join("run-summary.json"), &js)
         .map_err(io(&out))?;
