@@ -19,6 +19,7 @@ pub mod allocation;
 pub mod report;
 pub mod sybil;
 pub mod wallets;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +66,8 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct RunSummary {
     pub campaign: String,
+    /// Where the run was written (printed, not written: the folder's place is not its content).
+    #[serde(skip)]
     pub out: String,
     pub rows_read: u64,
     pub rows_accepted: u64,

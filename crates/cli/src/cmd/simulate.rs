@@ -1,12 +1,9 @@
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use fairdrop_sim::{simulate, OutputFormat, SimConfig};
+use anyhow::Result;
+use fairdrop_sim::OutputFormat;
 
 use crate::Exit;
-
-/// The seed's campaign, embedded so `simulate` can write a ready campaign beside the world.
-pub const CAMPAIGN_TEMPLATE: &str = include_str!("../../../../campaigns/aleo-airdrop-2024.toml");
 
 /// Simulate a deterministic Aleo ecosystem: organic users, exchanges, friend groups, people with
 /// two wallets, and sybil farms of four styles.
@@ -56,57 +53,6 @@ pub fn world(
     format: &str,
 ) -> Result<fairdrop_sim::SimSummary> {
     let format: OutputFormat = format.parse().map_err(|e: String| Exit(2, e))?;
-    let cfg = SimConfig {
-        format,
-        ..SimConfig::new(wallets, seed)
-    };
-    let s = simulate(&cfg, out).map_err(|e| Exit(2, format!("simulate: {e}")))?;
-    write_campaign(out, format)?;
-    Ok(s)
-}
-
-fn write_campaign(out: &Path, format: OutputFormat) -> Result<()> {
-    let campaign = CAMPAIGN_TEMPLATE.replace(
-        "events = [\"events.csv\"]",
-        &format!("events = [\"{}\"]", format.file_name()),
-    );
-    fairdrop_core::fsutil::write_atomic(out.join("campaign.toml"), campaign.as_bytes())?;
-    let lists = out.join("lists");
-    std::fs::create_dir_all(&lists).with_context(|| lists.display().to_string())?;
-    let truth =
-        fairdrop_sim::load_truth(&out.join("truth.csv")).map_err(|e| Exit(2, e.to_string()))?;
-    let exchanges: Vec<&str> = truth
-        .iter()
-        .filter(|t| t.kind == "exchange")
-        .map(|t| t.address.as_str())
-        .collect();
-    // A simulated team: the first few organic wallets (in address order) stand in for team members.
-    let team: Vec<&str> = truth
-        .iter()
-        .filter(|t| t.kind == "organic")
-        .take(3)
-        .map(|t| t.address.as_str())
-        .collect();
-    let list = |name: &str, head: &str, addrs: &[&str]| -> Result<()> {
-        let mut s = format!("# {head}\n");
-        for a in addrs {
-            s.push_str(a);
-            s.push('\n');
-        }
-        fairdrop_core::fsutil::write_atomic(lists.join(name), s.as_bytes())?;
-        Ok(())
-    };
-    list("team.txt", "simulated team wallets", &team)?;
-    list("treasury.txt", "no treasury wallets in the simulation", &[])?;
-    list(
-        "exchanges.txt",
-        "exchange hot wallets of the simulation",
-        &exchanges,
-    )?;
-    list(
-        "sanctions.txt",
-        "no sanctioned addresses in the simulation",
-        &[],
-    )?;
-    Ok(())
+    Ok(fairdrop_pipeline::world::world(out, wallets, seed, format)
+        .map_err(|e| Exit(2, e.to_string()))?)
 }
