@@ -32,6 +32,11 @@ enum Command {
     Features(cmd::features::Args),
     Sybil(cmd::sybil::Args),
     SybilEval(cmd::sybil::EvalArgs),
+    Tree(cmd::merkle::TreeArgs),
+    Proof(cmd::merkle::ProofArgs),
+    Verify(cmd::merkle::VerifyArgs),
+    Keygen(cmd::merkle::KeygenArgs),
+    VerifyManifest(cmd::merkle::VerifyManifestArgs),
     Demo(cmd::demo::Args),
 }
 
@@ -56,6 +61,11 @@ fn main() -> ExitCode {
         Command::Features(a) => cmd::features::run(a),
         Command::Sybil(a) => cmd::sybil::run(a),
         Command::SybilEval(a) => cmd::sybil::eval(a),
+        Command::Tree(a) => cmd::merkle::tree(a),
+        Command::Proof(a) => cmd::merkle::proof(a),
+        Command::Verify(a) => cmd::merkle::verify(a),
+        Command::Keygen(a) => cmd::merkle::keygen(a),
+        Command::VerifyManifest(a) => cmd::merkle::verify_manifest(a),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match res {

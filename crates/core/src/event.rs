@@ -135,24 +135,6 @@ fn counterparty_rule(address_rule: &'static str) -> &'static str {
     }
 }
 
-fn text(
-    v: Option<&str>,
-    field: &'static str,
-    max: usize,
-    rule: &'static str,
-) -> Result<Option<String>, FieldError> {
-    match v {
-        None => Ok(None),
-        Some(s) => {
-            if s.len() <= max && s.bytes().all(|c| (0x20..0x7f).contains(&c)) {
-                Ok(Some(s.to_string()))
-            } else {
-                Err(FieldError::Text { field, max, rule })
-            }
-        }
-    }
-}
-
 fn nz(v: Option<&str>) -> Option<&str> {
     v.filter(|s| !s.is_empty())
 }
@@ -172,6 +154,56 @@ impl<A> Event<A> {
         raw: &RawFields<'_>,
         resolve: &mut dyn FnMut(&str) -> Result<A, AddressError>,
     ) -> Result<Event<A>, FieldError> {
+        let c = CheckedRow::check(raw, resolve)?;
+        Ok(Event {
+            timestamp: c.timestamp,
+            chain: c.chain.to_string(),
+            tx_id: c.tx_id.map(str::to_string),
+            address: c.address,
+            action: c.action.to_string(),
+            counterparty: c.counterparty,
+            amount: c.amount,
+            asset: c.asset.map(str::to_string),
+            program: c.program.map(str::to_string),
+        })
+    }
+}
+
+/// A row that passed every rule, borrowing its text from the raw fields (no allocation):
+/// what a high-volume reader such as ingest works with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedRow<'a, A> {
+    pub timestamp: i64,
+    pub chain: &'a str,
+    pub tx_id: Option<&'a str>,
+    pub address: A,
+    pub action: &'a str,
+    pub counterparty: Option<A>,
+    pub amount: Option<u128>,
+    pub asset: Option<&'a str>,
+    pub program: Option<&'a str>,
+}
+
+fn text_ref<'a>(
+    v: Option<&'a str>,
+    field: &'static str,
+    max: usize,
+    rule: &'static str,
+) -> Result<Option<&'a str>, FieldError> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.len() <= max && s.bytes().all(|c| (0x20..0x7f).contains(&c)) => Ok(Some(s)),
+        Some(_) => Err(FieldError::Text { field, max, rule }),
+    }
+}
+
+impl<'a, A> CheckedRow<'a, A> {
+    /// Apply every rule of the schema, in column order: timestamp, chain, address, action,
+    /// tx_id, counterparty, amount, asset, program. Empty strings count as absent.
+    pub fn check(
+        raw: &RawFields<'a>,
+        resolve: &mut dyn FnMut(&str) -> Result<A, AddressError>,
+    ) -> Result<CheckedRow<'a, A>, FieldError> {
         let all = [
             raw.timestamp,
             raw.chain,
@@ -198,7 +230,7 @@ impl<A> Event<A> {
         if !is_valid_action(action) {
             return Err(FieldError::Action(action.to_string()));
         }
-        let tx_id = text(nz(raw.tx_id), "tx_id", 128, "tx_id.format")?;
+        let tx_id = text_ref(nz(raw.tx_id), "tx_id", 128, "tx_id.format")?;
         let counterparty = match nz(raw.counterparty) {
             Some(c) => Some(resolve(c).map_err(FieldError::Counterparty)?),
             None => None,
@@ -210,14 +242,14 @@ impl<A> Event<A> {
             Some(a) => Some(parse_amount(a)?),
             None => None,
         };
-        let asset = text(nz(raw.asset), "asset", 64, "asset.format")?;
-        let program = text(nz(raw.program), "program", 64, "program.format")?;
-        Ok(Event {
+        let asset = text_ref(nz(raw.asset), "asset", 64, "asset.format")?;
+        let program = text_ref(nz(raw.program), "program", 64, "program.format")?;
+        Ok(CheckedRow {
             timestamp,
-            chain: chain.to_string(),
+            chain,
             tx_id,
             address,
-            action: action.to_string(),
+            action,
             counterparty,
             amount,
             asset,

@@ -27,4 +27,4 @@ pub mod fsutil;
 pub mod steps;
 
 pub use address::{Address, AddressCache, AddressError, AddressKind};
-pub use event::{parse_amount, parse_timestamp, Event, FieldError, RawFields};
+pub use event::{parse_amount, parse_timestamp, CheckedRow, Event, FieldError, RawFields};

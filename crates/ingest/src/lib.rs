@@ -26,7 +26,7 @@
 mod sort;
 pub mod source;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use fairdrop_core::event::RawFields;
 use fairdrop_core::fsutil::AtomicFile;
-use fairdrop_core::{Address, AddressError, Event, FieldError};
+use fairdrop_core::{Address, AddressError, CheckedRow, FieldError};
 pub use source::{FileError, Format, Position};
 
 use crate::sort::{Interner, Row, Sorter};
@@ -107,8 +107,8 @@ pub const SUMMARY_FILE: &str = "ingest-summary.json";
 
 struct Validator {
     /// Raw address string → interned canonical address id (or the rule it broke).
-    cache: HashMap<Box<str>, Result<u32, AddressError>>,
-    addr_ids: HashMap<Address, u32>,
+    cache: sort::FxMap<Box<str>, Result<u32, AddressError>>,
+    addr_ids: sort::FxMap<Address, u32>,
 }
 
 impl Validator {
@@ -172,8 +172,8 @@ pub fn ingest(
             source,
         })?;
     let mut val = Validator {
-        cache: HashMap::new(),
-        addr_ids: HashMap::new(),
+        cache: Default::default(),
+        addr_ids: Default::default(),
     };
     let mut summary = IngestSummary {
         schema: "fairdrop.activity.v1",
@@ -265,34 +265,32 @@ pub fn ingest(
     let mut per_src_acc = vec![0u64; inputs.len()];
     let mut per_src_dup = vec![0u64; inputs.len()];
     let mut wres: Result<(), fairdrop_table::TableError> = Ok(());
-    let mut amount_buf = String::new();
+    let mut amount_buf = [0u8; 40];
     sorter
-        .finish(&mut |row: &Row, dup: bool, it: &sort::Tables| {
-            if dup {
-                per_src_dup[row.src as usize] += 1;
-                return;
-            }
-            per_src_acc[row.src as usize] += 1;
-            if wres.is_err() {
-                return;
-            }
-            amount_buf.clear();
-            if let Some(a) = row.amount {
-                use std::fmt::Write as _;
-                let _ = write!(amount_buf, "{a}");
-            }
-            wres = writer.write_parts(
-                row.ts,
-                it.chains.get(row.chain),
-                row.tx.as_deref(),
-                it.names.get(row.addr),
-                it.actions.get(row.action),
-                it.names.opt(row.cp),
-                row.amount.map(|_| amount_buf.as_str()),
-                it.assets.opt(row.asset),
-                it.programs.opt(row.program),
-            );
-        })
+        .finish(
+            &mut |row: &Row, dup: bool, it: &sort::Tables, tx: Option<&str>| {
+                if dup {
+                    per_src_dup[row.src as usize] += 1;
+                    return;
+                }
+                per_src_acc[row.src as usize] += 1;
+                if wres.is_err() {
+                    return;
+                }
+                let amount = row.amount.map(|a| fmt_u128(a, &mut amount_buf));
+                wres = writer.write_parts(
+                    row.ts,
+                    it.chains.get(row.chain),
+                    tx,
+                    it.names.get(row.addr),
+                    it.actions.get(row.action),
+                    it.names.opt(row.cp),
+                    amount,
+                    it.assets.opt(row.asset),
+                    it.programs.opt(row.program),
+                );
+            },
+        )
         .map_err(|source| IngestError::Output {
             path: out_dir.to_path_buf(),
             source,
@@ -364,6 +362,33 @@ fn rule_text(rule: &str) -> String {
     }
 }
 
+/// Decimal text of `v` in `buf` (no allocation).
+fn fmt_u128(mut v: u128, buf: &mut [u8; 40]) -> &str {
+    let mut i = buf.len();
+    if v == 0 {
+        i -= 1;
+        buf[i] = b'0';
+    }
+    // Work in u64 chunks of 19 digits: u128 division is slow.
+    const CHUNK: u128 = 10_000_000_000_000_000_000;
+    while v > 0 {
+        let (q, mut r) = if v > u64::MAX as u128 {
+            (v / CHUNK, (v % CHUNK) as u64)
+        } else {
+            (0, v as u64)
+        };
+        let mut digits = 0;
+        while r > 0 || (q > 0 && digits < 19) {
+            i -= 1;
+            buf[i] = b'0' + (r % 10) as u8;
+            r /= 10;
+            digits += 1;
+        }
+        v = q;
+    }
+    std::str::from_utf8(&buf[i..]).expect("digits")
+}
+
 fn validate(
     f: &RawFields<'_>,
     val: &mut Validator,
@@ -372,29 +397,24 @@ fn validate(
     pos: Position,
 ) -> Result<(), FieldError> {
     // The core owns the field rules; addresses resolve through our interning cache so each
-    // distinct string is checked once.
+    // distinct string is checked once. Nothing here allocates per row.
     let t = &mut sorter.tables;
-    let e = Event::<u32>::from_fields_with(f, &mut |s| val.address(s, &mut t.names))?;
+    let e = CheckedRow::<u32>::check(f, &mut |s| val.address(s, &mut t.names))?;
     let row = Row {
         addr: e.address,
         ts: e.timestamp,
-        chain: t.chains.intern(&e.chain),
-        action: t.actions.intern(&e.action),
+        chain: t.chains.intern(e.chain),
+        action: t.actions.intern(e.action),
         cp: e.counterparty.unwrap_or(sort::NONE),
-        asset: e
-            .asset
-            .as_deref()
-            .map_or(sort::NONE, |a| t.assets.intern(a)),
-        program: e
-            .program
-            .as_deref()
-            .map_or(sort::NONE, |p| t.programs.intern(p)),
+        asset: e.asset.map_or(sort::NONE, |a| t.assets.intern(a)),
+        program: e.program.map_or(sort::NONE, |p| t.programs.intern(p)),
         amount: e.amount,
-        tx: e.tx_id.map(String::into_boxed_str),
+        tx_off: 0,
+        tx_len: 0,
         src,
         pos,
     };
-    sorter.push(row);
+    sorter.push(row, e.tx_id);
     Ok(())
 }
 
@@ -414,4 +434,28 @@ fn progress_bar(
         .expect("template"),
     );
     Some(b)
+}
+
+#[cfg(test)]
+mod fmt_tests {
+    #[test]
+    fn u128_text() {
+        let mut b = [0u8; 40];
+        for v in [
+            0u128,
+            1,
+            9,
+            10,
+            1_000_000,
+            u64::MAX as u128,
+            u64::MAX as u128 + 1,
+            10u128.pow(19),
+            10u128.pow(19) - 1,
+            10u128.pow(38),
+            u128::MAX,
+            12345678901234567890123456789,
+        ] {
+            assert_eq!(super::fmt_u128(v, &mut b), v.to_string());
+        }
+    }
 }

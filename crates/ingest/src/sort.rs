@@ -1,14 +1,22 @@
 //! External sort of accepted rows by (address, timestamp, then every other column), with
 //! dedup on (chain, tx_id, action, address) while streaming the sorted rows out.
 //!
-//! Rows hold interned ids, not strings. Up to `batch_rows` rows sit in memory; beyond that a
-//! sorted run is spilled to a temp folder and the runs are k-way merged at the end. Ranks
-//! computed from the interned strings at spill time order a run correctly because interning
-//! never reorders strings already seen.
+//! Rows hold interned ids and an offset into a byte arena for `tx_id`, not strings, so a row
+//! is a small fixed-size record and pushing one allocates nothing. Up to `batch_rows` rows sit
+//! in memory; beyond that a sorted run is spilled to a temp folder and the runs are k-way
+//! merged at the end. Ranks computed from the interned strings at spill time order a run
+//! correctly because interning never reorders strings already seen.
+//!
+//! Sorting moves 16-byte keys (address rank, timestamp, row index), not rows; the full row is
+//! compared only when address and timestamp tie. Dedup works per address group (rows of one
+//! address arrive together): the group's rows with a tx_id are sorted by (chain, action,
+//! tx_id) and all but the first in output order are duplicates. Memory for dedup is bounded by
+//! the largest wallet.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::fs::{self, File};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -17,11 +25,39 @@ use crate::source::Position;
 
 /// "No value" for optional interned columns.
 pub const NONE: u32 = u32::MAX;
+const NO_TX: u16 = u16::MAX;
+
+/// FxHash (rustc's hasher): fast for short keys; these maps hold our own interned strings.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(c.try_into().expect("8"))).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Interned strings with ids in order of first appearance.
 #[derive(Default)]
 pub struct Interner {
-    map: HashMap<Rc<str>, u32>,
+    map: FxMap<Rc<str>, u32>,
     list: Vec<Rc<str>>,
 }
 
@@ -70,6 +106,33 @@ pub struct Tables {
     pub programs: Interner,
 }
 
+/// One accepted row; `tx_id` lives in an arena at `tx_off .. tx_off + tx_len`.
+#[derive(Clone, Copy, Debug)]
+pub struct Row {
+    pub addr: u32,
+    pub ts: i64,
+    pub chain: u32,
+    pub action: u32,
+    pub cp: u32,
+    pub asset: u32,
+    pub program: u32,
+    pub amount: Option<u128>,
+    pub tx_off: u32,
+    pub tx_len: u16,
+    pub src: u32,
+    pub pos: Position,
+}
+
+impl Row {
+    pub fn tx<'a>(&self, arena: &'a [u8]) -> Option<&'a str> {
+        if self.tx_len == NO_TX {
+            return None;
+        }
+        let b = &arena[self.tx_off as usize..self.tx_off as usize + self.tx_len as usize];
+        Some(std::str::from_utf8(b).expect("tx_id was validated as ASCII"))
+    }
+}
+
 struct Ranks {
     names: Vec<u32>,
     chains: Vec<u32>,
@@ -95,11 +158,11 @@ impl Ranks {
             v[id as usize] as u64 + 1
         }
     }
-    fn cmp(&self, a: &Row, b: &Row) -> Ordering {
-        (self.names[a.addr as usize], a.ts)
-            .cmp(&(self.names[b.addr as usize], b.ts))
-            .then_with(|| self.chains[a.chain as usize].cmp(&self.chains[b.chain as usize]))
-            .then_with(|| a.tx.cmp(&b.tx))
+    /// Everything after (address, timestamp).
+    fn cmp_rest(&self, a: &Row, ta: Option<&str>, b: &Row, tb: Option<&str>) -> Ordering {
+        self.chains[a.chain as usize]
+            .cmp(&self.chains[b.chain as usize])
+            .then_with(|| ta.cmp(&tb))
             .then_with(|| self.actions[a.action as usize].cmp(&self.actions[b.action as usize]))
             .then_with(|| Self::opt(&self.names, a.cp).cmp(&Self::opt(&self.names, b.cp)))
             .then_with(|| a.amount.cmp(&b.amount))
@@ -109,27 +172,20 @@ impl Ranks {
             })
             .then_with(|| (a.src, a.pos).cmp(&(b.src, b.pos)))
     }
+    fn cmp(&self, a: &Row, ta: Option<&str>, b: &Row, tb: Option<&str>) -> Ordering {
+        (self.names[a.addr as usize], a.ts)
+            .cmp(&(self.names[b.addr as usize], b.ts))
+            .then_with(|| self.cmp_rest(a, ta, b, tb))
+    }
 }
 
-/// One accepted row.
-#[derive(Clone, Debug)]
-pub struct Row {
-    pub addr: u32,
-    pub ts: i64,
-    pub chain: u32,
-    pub action: u32,
-    pub cp: u32,
-    pub asset: u32,
-    pub program: u32,
-    pub amount: Option<u128>,
-    pub tx: Option<Box<str>>,
-    pub src: u32,
-    pub pos: Position,
-}
+/// Emitted rows: (row, is_duplicate, tables, tx_id).
+pub type Emit<'e> = dyn FnMut(&Row, bool, &Tables, Option<&str>) + 'e;
 
 pub struct Sorter {
     pub tables: Tables,
     rows: Vec<Row>,
+    arena: Vec<u8>,
     batch_rows: usize,
     out_dir: PathBuf,
     tmp: Option<PathBuf>,
@@ -141,6 +197,7 @@ impl Sorter {
         Ok(Self {
             tables: Tables::default(),
             rows: Vec::new(),
+            arena: Vec::new(),
             batch_rows: batch_rows.max(1),
             out_dir: out_dir.to_path_buf(),
             tmp: None,
@@ -148,20 +205,51 @@ impl Sorter {
         })
     }
 
-    pub fn push(&mut self, r: Row) {
+    /// Add a row; `tx` is copied into the arena.
+    pub fn push(&mut self, mut r: Row, tx: Option<&str>) {
+        match tx {
+            Some(t) => {
+                r.tx_off = self.arena.len() as u32;
+                r.tx_len = t.len() as u16;
+                self.arena.extend_from_slice(t.as_bytes());
+            }
+            None => {
+                r.tx_off = 0;
+                r.tx_len = NO_TX;
+            }
+        }
         self.rows.push(r);
     }
 
     pub fn maybe_spill(&mut self) -> io::Result<()> {
-        if self.rows.len() >= self.batch_rows {
+        // The arena's offsets are u32: spill before it could overflow.
+        if self.rows.len() >= self.batch_rows || self.arena.len() > (u32::MAX as usize) - (1 << 16)
+        {
             self.spill()?;
         }
         Ok(())
     }
 
+    fn sorted_order(&self, ranks: &Ranks) -> Vec<(u32, i64, u32)> {
+        let mut keys: Vec<(u32, i64, u32)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (ranks.names[r.addr as usize], r.ts, i as u32))
+            .collect();
+        let (rows, arena) = (&self.rows, &self.arena);
+        keys.sort_unstable_by(|a, b| {
+            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+                let (ra, rb) = (&rows[a.2 as usize], &rows[b.2 as usize]);
+                ranks.cmp_rest(ra, ra.tx(arena), rb, rb.tx(arena))
+            })
+        });
+        keys
+    }
+
     fn spill(&mut self) -> io::Result<()> {
         let ranks = Ranks::of(&self.tables);
-        self.rows.sort_unstable_by(|a, b| ranks.cmp(a, b));
+        let order = self.sorted_order(&ranks);
         let dir = match &self.tmp {
             Some(d) => d.clone(),
             None => {
@@ -175,25 +263,28 @@ impl Sorter {
         };
         let path = dir.join(format!("run-{:05}.bin", self.runs.len()));
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-        for r in self.rows.drain(..) {
-            encode(&mut w, &r)?;
+        for (_, _, i) in order {
+            let r = &self.rows[i as usize];
+            encode(&mut w, r, r.tx(&self.arena))?;
         }
         w.flush()?;
+        self.rows.clear();
+        self.arena.clear();
         self.runs.push(path);
         Ok(())
     }
 
-    /// Emit every row in order; `emit(row, is_duplicate, tables)`.
-    pub fn finish(mut self, emit: &mut dyn FnMut(&Row, bool, &Tables)) -> io::Result<()> {
-        let mut dedup = Dedup::default();
+    /// Emit every row in order.
+    pub fn finish(mut self, emit: &mut Emit<'_>) -> io::Result<()> {
+        let mut group = Group::default();
         if self.runs.is_empty() {
             let ranks = Ranks::of(&self.tables);
-            let mut rows = std::mem::take(&mut self.rows);
-            rows.sort_unstable_by(|a, b| ranks.cmp(a, b));
-            for r in &rows {
-                let dup = dedup.is_dup(r);
-                emit(r, dup, &self.tables);
+            let order = self.sorted_order(&ranks);
+            for (_, _, i) in order {
+                let r = self.rows[i as usize];
+                group.add(r, r.tx(&self.arena), &ranks, &self.tables, emit);
             }
+            group.flush(&ranks, &self.tables, emit);
             return Ok(());
         }
         if !self.rows.is_empty() {
@@ -206,8 +297,14 @@ impl Sorter {
         }
         struct Item<'a> {
             row: Row,
+            tx: Vec<u8>,
             run: usize,
             ranks: &'a Ranks,
+        }
+        impl Item<'_> {
+            fn tx(&self) -> Option<&str> {
+                (self.row.tx_len != NO_TX).then(|| std::str::from_utf8(&self.tx).expect("ASCII"))
+            }
         }
         impl PartialEq for Item<'_> {
             fn eq(&self, o: &Self) -> bool {
@@ -223,30 +320,29 @@ impl Sorter {
         impl Ord for Item<'_> {
             fn cmp(&self, o: &Self) -> Ordering {
                 // BinaryHeap is a max-heap: reverse.
-                self.ranks.cmp(&o.row, &self.row)
+                self.ranks.cmp(&o.row, o.tx(), &self.row, self.tx())
             }
         }
         let mut heap = BinaryHeap::new();
         for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(row) = decode(r)? {
+            let mut tx = Vec::new();
+            if let Some(row) = decode(r, &mut tx)? {
                 heap.push(Item {
                     row,
+                    tx,
                     run: i,
                     ranks: &ranks,
                 });
             }
         }
-        while let Some(Item { row, run, .. }) = heap.pop() {
-            let dup = dedup.is_dup(&row);
-            emit(&row, dup, &self.tables);
-            if let Some(next) = decode(&mut readers[run])? {
-                heap.push(Item {
-                    row: next,
-                    run,
-                    ranks: &ranks,
-                });
+        while let Some(mut it) = heap.pop() {
+            group.add(it.row, it.tx(), &ranks, &self.tables, emit);
+            if let Some(next) = decode(&mut readers[it.run], &mut it.tx)? {
+                it.row = next;
+                heap.push(it);
             }
         }
+        group.flush(&ranks, &self.tables, emit);
         Ok(())
     }
 }
@@ -259,29 +355,77 @@ impl Drop for Sorter {
     }
 }
 
-/// Remembers (chain, action, tx_id) of the current address only: rows of one address arrive
-/// together, so memory is bounded by the largest wallet.
+/// The rows of one address, in output order, with their own tx arena.
 #[derive(Default)]
-struct Dedup {
-    addr: Option<u32>,
-    seen: HashSet<(u32, u32, Box<str>)>,
+struct Group {
+    rows: Vec<Row>,
+    arena: Vec<u8>,
+    dup: Vec<bool>,
+    idx: Vec<u32>,
 }
 
-impl Dedup {
-    fn is_dup(&mut self, r: &Row) -> bool {
-        if self.addr != Some(r.addr) {
-            self.addr = Some(r.addr);
-            self.seen.clear();
+impl Group {
+    fn add(
+        &mut self,
+        mut r: Row,
+        tx: Option<&str>,
+        ranks: &Ranks,
+        t: &Tables,
+        emit: &mut Emit<'_>,
+    ) {
+        if self.rows.last().is_some_and(|l| l.addr != r.addr) {
+            self.flush(ranks, t, emit);
         }
-        match &r.tx {
-            None => false,
-            Some(tx) => !self.seen.insert((r.chain, r.action, tx.clone())),
+        if let Some(tx) = tx {
+            r.tx_off = self.arena.len() as u32;
+            r.tx_len = tx.len() as u16;
+            self.arena.extend_from_slice(tx.as_bytes());
         }
+        self.rows.push(r);
+    }
+
+    fn flush(&mut self, ranks: &Ranks, t: &Tables, emit: &mut Emit<'_>) {
+        let n = self.rows.len();
+        self.dup.clear();
+        self.dup.resize(n, false);
+        self.idx.clear();
+        self.idx
+            .extend((0..n as u32).filter(|&i| self.rows[i as usize].tx_len != NO_TX));
+        if self.idx.len() > 1 {
+            let (rows, arena) = (&self.rows, &self.arena);
+            // Sort by (chain, action, tx_id), then output position: the first of each key is kept.
+            self.idx.sort_unstable_by(|&a, &b| {
+                let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
+                (
+                    ranks.chains[ra.chain as usize],
+                    ranks.actions[ra.action as usize],
+                    ra.tx(arena),
+                    a,
+                )
+                    .cmp(&(
+                        ranks.chains[rb.chain as usize],
+                        ranks.actions[rb.action as usize],
+                        rb.tx(arena),
+                        b,
+                    ))
+            });
+            for w in self.idx.windows(2) {
+                let (ra, rb) = (&rows[w[0] as usize], &rows[w[1] as usize]);
+                if ra.chain == rb.chain && ra.action == rb.action && ra.tx(arena) == rb.tx(arena) {
+                    self.dup[w[1] as usize] = true;
+                }
+            }
+        }
+        for (i, r) in self.rows.iter().enumerate() {
+            emit(r, self.dup[i], t, r.tx(&self.arena));
+        }
+        self.rows.clear();
+        self.arena.clear();
     }
 }
 
-fn encode(w: &mut impl Write, r: &Row) -> io::Result<()> {
-    let mut b = [0u8; 64];
+fn encode(w: &mut impl Write, r: &Row, tx: Option<&str>) -> io::Result<()> {
+    let mut b = [0u8; 56];
     b[0..4].copy_from_slice(&r.addr.to_le_bytes());
     b[4..12].copy_from_slice(&r.ts.to_le_bytes());
     b[12..16].copy_from_slice(&r.chain.to_le_bytes());
@@ -302,20 +446,20 @@ fn encode(w: &mut impl Write, r: &Row) -> io::Result<()> {
         }
     }
     b[37] = r.amount.is_some() as u8;
-    let tx = r.tx.as_deref().map(str::as_bytes);
-    b[52..54].copy_from_slice(&tx.map_or(u16::MAX, |t| t.len() as u16).to_le_bytes());
+    b[52..54].copy_from_slice(&tx.map_or(NO_TX, |t| t.len() as u16).to_le_bytes());
     w.write_all(&b)?;
     if let Some(a) = r.amount {
         w.write_all(&a.to_le_bytes())?;
     }
     if let Some(t) = tx {
-        w.write_all(t)?;
+        w.write_all(t.as_bytes())?;
     }
     Ok(())
 }
 
-fn decode(r: &mut impl Read) -> io::Result<Option<Row>> {
-    let mut b = [0u8; 64];
+/// Read one row; its tx_id bytes go to `tx` (reused).
+fn decode(r: &mut impl Read, tx: &mut Vec<u8>) -> io::Result<Option<Row>> {
+    let mut b = [0u8; 56];
     match r.read_exact(&mut b) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
@@ -330,18 +474,18 @@ fn decode(r: &mut impl Read) -> io::Result<Option<Row>> {
     } else {
         None
     };
-    let txlen = u16::from_le_bytes([b[52], b[53]]);
-    let tx = if txlen == u16::MAX {
-        None
-    } else {
-        let mut t = vec![0u8; txlen as usize];
-        r.read_exact(&mut t)?;
-        Some(
-            String::from_utf8(t)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
-                .into_boxed_str(),
-        )
-    };
+    let tx_len = u16::from_le_bytes([b[52], b[53]]);
+    tx.clear();
+    if tx_len != NO_TX {
+        tx.resize(tx_len as usize, 0);
+        r.read_exact(tx)?;
+        if !tx.is_ascii() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "spill run corrupt",
+            ));
+        }
+    }
     let pos = if b[36] == 0 {
         Position::Line(u64_at(40))
     } else {
@@ -359,7 +503,8 @@ fn decode(r: &mut impl Read) -> io::Result<Option<Row>> {
         asset: u32_at(24),
         program: u32_at(28),
         amount,
-        tx,
+        tx_off: 0,
+        tx_len,
         src: u32_at(32),
         pos,
     }))

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod allocation;
+pub mod commit;
 pub mod report;
 pub mod sybil;
 pub mod wallets;
@@ -51,6 +52,8 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("commit: {0}")]
+    Commit(String),
     #[error("campaign {0}")]
     Campaign(String),
 }
@@ -81,6 +84,10 @@ pub struct RunSummary {
     pub allocated_wallets: u64,
     /// Sum of allocations in base units (always the pool).
     pub allocated_total: String,
+    /// Merkle root per profile.
+    pub roots: std::collections::BTreeMap<String, String>,
+    /// Whether the manifest is signed.
+    pub signed: bool,
     /// Wall time per stage (printed, not written: outputs must be byte-identical).
     #[serde(skip)]
     pub stage_seconds: Vec<(String, f64)>,
@@ -193,6 +200,15 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
 
     // Outputs.
     wallets::write_wallets_csv(&dir.path().join("wallets.csv"), &wallets)?;
+    // 5. Commit: trees, proof stores, claim-service data, signed manifest.
+    let roots = commit::trees(c, &allocs, dir.path())?;
+    commit::write_progress(c, &wallets, dir.path())?;
+    commit::write_campaign_json(c, dir.path())?;
+    let m = commit::manifest(c, roots, &summary, dir.path())?;
+    summary.roots = m.roots.clone();
+    summary.signed = m.signature.is_some();
+    lap("commit", &mut summary);
+
     let rep = report::build(c, &wallets, &allocs, &summary);
     report::write(dir.path(), &rep)?;
     let js = serde_json::to_vec_pretty(&summary).expect("summary serialises");

@@ -1,6 +1,8 @@
-//! The sybil stage inside a run: the campaign's events become transfer edges and activity
-//! rows, the wallets that passed the gates are the candidates, and flagged clusters get the
-//! campaign's action (`exclude`, `collapse` to one share, or keep a `fraction`).
+//! The sybil stage inside a run: the campaign's events become transfer edges, links and
+//! activity rows ([`SybilInput::add_record`]), the wallets that passed the gates are the
+//! candidates, the detector runs with [`Config::for_events`] (role and behaviour rules; the
+//! campaign's `min_cluster_size`), and flagged clusters get the campaign's action
+//! (`exclude`, `collapse` to one share, or keep a `fraction`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,7 +11,7 @@ use fairdrop_core::Address;
 use fairdrop_policy::campaign::Campaign;
 use fairdrop_policy::score::Reason;
 use fairdrop_sybil::detect::{detect, Appeals, Config};
-use fairdrop_sybil::input::{Activity, SybilInput, Transfer};
+use fairdrop_sybil::input::SybilInput;
 use fairdrop_table::EventReader;
 
 use crate::{RunError, WalletState};
@@ -47,29 +49,12 @@ pub fn run(
                 continue;
             }
             let w = wid(&mut input, r.address)?;
-            let action = input.symbol(r.action);
-            let program = r.program.map(|p| input.symbol(p));
+            let cp = match r.counterparty {
+                Some(cp) => Some(wid(&mut input, cp)?),
+                None => None,
+            };
             let amount = r.amount.and_then(|a| a.parse::<u128>().ok());
-            input.add_activity(Activity {
-                wallet: w,
-                timestamp: r.timestamp,
-                action,
-                program,
-                amount,
-            });
-            if r.action == "transfer" {
-                if let Some(cp) = r.counterparty {
-                    let to = wid(&mut input, cp)?;
-                    let asset = r.asset.map(|a| input.symbol(a));
-                    input.add_transfer(Transfer {
-                        from: w,
-                        to,
-                        timestamp: Some(r.timestamp),
-                        amount,
-                        asset,
-                    });
-                }
-            }
+            input.add_record(w, r.timestamp, r.action, cp, amount, r.asset, r.program);
         }
     }
     fairdrop_sybil::load::load_hubs(&mut input, &c.hubs)
@@ -87,10 +72,8 @@ pub fn run(
             .map_err(|e| RunError::Sybil(e.to_string()))?,
         None => Appeals::default(),
     };
-    let cfg = Config {
-        min_cluster_candidates: c.sybil.min_cluster_size,
-        ..Config::default()
-    };
+    // Events carry timestamps, amounts and activity: the role and behaviour rules apply.
+    let cfg = Config::for_events(c.sybil.min_cluster_size);
     let report = detect(&input, &cfg, &appeals);
     fairdrop_sybil::output::write_clusters_csv(&out.join("clusters.csv"), &report, &input.wallets)
         .map_err(|e| RunError::Sybil(e.to_string()))?;

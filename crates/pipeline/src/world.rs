@@ -2,7 +2,8 @@
 //!
 //! The campaign is the seed's (`campaigns/aleo-airdrop-2024.toml`, embedded), written beside
 //! the simulated events with its exclusion lists: the simulation's exchange hot wallets, and a
-//! stand-in team (the first three organic wallets in address order).
+//! stand-in team (the first three organic wallets in address order), and a fresh signing key
+//! in `keys/` (kept if one is already there).
 
 use std::path::Path;
 
@@ -26,6 +27,12 @@ pub fn world(
     };
     let s = simulate(&cfg, out).map_err(|e| RunError::Campaign(format!("simulate: {e}")))?;
     write_campaign(out, format)?;
+    let keys = out.join("keys");
+    if !keys.join("campaign.key").exists() {
+        std::fs::create_dir_all(&keys).map_err(io(&keys))?;
+        fairdrop_merkle::manifest::keygen(&keys.join("campaign.key"), &keys.join("campaign.pub"))
+            .map_err(|e| RunError::Commit(e.to_string()))?;
+    }
     Ok(s)
 }
 

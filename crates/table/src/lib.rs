@@ -41,6 +41,16 @@ use fairdrop_core::fsutil::AtomicFile;
 use fairdrop_core::Event;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ArrowWriter;
+
+impl Drop for EventWriter {
+    fn drop(&mut self) {
+        // Unfinished: stop the worker; the AtomicFile it returns is dropped, removing the temp file.
+        self.send = None;
+        if let Some(h) = self.worker.take() {
+            let _ = h.join();
+        }
+    }
+}
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -98,9 +108,14 @@ pub fn schema() -> SchemaRef {
 }
 
 /// Streams events into a Parquet file that appears only when `finish` succeeds.
+///
+/// Rows are gathered into Arrow batches on the caller's thread; a second thread encodes and
+/// compresses them (Parquet encoding costs about as much as producing the rows, so this uses
+/// both cores).
 pub struct EventWriter {
     path: PathBuf,
-    writer: ArrowWriter<AtomicFile>,
+    send: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    worker: Option<std::thread::JoinHandle<Result<AtomicFile, TableError>>>,
     cols: Builders,
     rows: u64,
 }
@@ -133,15 +148,36 @@ impl EventWriter {
             .set_max_row_group_row_count(Some(1 << 20))
             .set_created_by(format!("fairdrop {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let writer = ArrowWriter::try_new(file, schema(), Some(props)).map_err(|source| {
+        let mut writer = ArrowWriter::try_new(file, schema(), Some(props)).map_err(|source| {
             TableError::Parquet {
                 path: path.clone(),
                 source,
             }
         })?;
+        let (send, recv) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let wpath = path.clone();
+        let worker = std::thread::Builder::new()
+            .name("parquet-writer".into())
+            .spawn(move || {
+                for batch in recv {
+                    writer.write(&batch).map_err(|source| TableError::Parquet {
+                        path: wpath.clone(),
+                        source,
+                    })?;
+                }
+                writer.into_inner().map_err(|source| TableError::Parquet {
+                    path: wpath,
+                    source,
+                })
+            })
+            .map_err(|source| TableError::Io {
+                path: path.clone(),
+                source,
+            })?;
         Ok(Self {
             path,
-            writer,
+            send: Some(send),
+            worker: Some(worker),
             cols: Builders::new(),
             rows: 0,
         })
@@ -212,12 +248,38 @@ impl EventWriter {
             path: self.path.clone(),
             source,
         })?;
-        self.writer
-            .write(&batch)
-            .map_err(|source| TableError::Parquet {
+        let sent = self
+            .send
+            .as_ref()
+            .map(|s| s.send(batch).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            // The writer thread stopped: its error is the one to report.
+            return Err(self
+                .join_worker()
+                .err()
+                .unwrap_or_else(|| TableError::Schema {
+                    path: self.path.clone(),
+                    why: "the Parquet writer stopped".into(),
+                }));
+        }
+        Ok(())
+    }
+
+    fn join_worker(&mut self) -> Result<AtomicFile, TableError> {
+        self.send = None;
+        match self.worker.take() {
+            Some(h) => h.join().unwrap_or_else(|_| {
+                Err(TableError::Schema {
+                    path: self.path.clone(),
+                    why: "the Parquet writer thread panicked".into(),
+                })
+            }),
+            None => Err(TableError::Schema {
                 path: self.path.clone(),
-                source,
-            })
+                why: "the Parquet writer already finished".into(),
+            }),
+        }
     }
 
     /// Rows written so far.
@@ -228,14 +290,8 @@ impl EventWriter {
     /// Flush, close and move the file into place. Returns the row count.
     pub fn finish(mut self) -> Result<u64, TableError> {
         self.flush()?;
+        let file = self.join_worker()?;
         let path = self.path.clone();
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|source| TableError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
         file.commit()
             .map_err(|source| TableError::Io { path, source })?;
         Ok(self.rows)

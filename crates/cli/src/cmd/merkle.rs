@@ -1,0 +1,181 @@
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use fairdrop_merkle::profile::{
+    build_from_csv, read_allocations, verify_record, Profile, ProofRecord,
+};
+
+use crate::Exit;
+
+fn profile(s: &str) -> Result<Profile> {
+    s.parse::<Profile>()
+        .map_err(|e| Exit(2, e.to_string()).into())
+}
+
+/// Build a Merkle tree from allocations in a profile's format, with its proof store.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  fairdrop tree --allocations dist/allocations.csv --profile oz --out dist/oz\n\n\
+Profiles: oz (OpenZeppelin StandardMerkleTree standard-v1 → tree.json), uniswap (MerkleDistributor → \
+uniswap.json), jito (Solana distributor → jito.json). Also writes proofs.store (O(1) lookup)."
+)]
+pub struct TreeArgs {
+    /// allocations.csv (address,amount[,tier]; amounts in base units)
+    #[arg(long)]
+    pub allocations: PathBuf,
+    #[arg(long)]
+    pub profile: String,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn tree(a: TreeArgs) -> Result<()> {
+    let p = profile(&a.profile)?;
+    let t = std::time::Instant::now();
+    let tree = build_from_csv(&a.allocations, p, &a.out).map_err(|e| Exit(2, e.to_string()))?;
+    println!("{}", fairdrop_merkle::hash::hex32(&tree.root()));
+    eprintln!(
+        "tree: {} leaves, profile {}, in {:.2}s → {}",
+        tree.len(),
+        p.name(),
+        t.elapsed().as_secs_f64(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// Print one claim's proof as JSON (what `fairdrop verify` reads).
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  fairdrop proof --allocations dist/allocations.csv --profile oz 0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f > proof.json"
+)]
+pub struct ProofArgs {
+    #[arg(long)]
+    pub allocations: PathBuf,
+    #[arg(long)]
+    pub profile: String,
+    pub address: String,
+}
+
+pub fn proof(a: ProofArgs) -> Result<()> {
+    let p = profile(&a.profile)?;
+    let rows = read_allocations(&a.allocations, p).map_err(|e| Exit(2, e.to_string()))?;
+    let tree = fairdrop_merkle::profile::build(p, &rows).map_err(|e| Exit(2, e.to_string()))?;
+    let rec = tree
+        .proof_record(&a.address)
+        .map_err(|e| Exit(1, e.to_string()))?;
+    println!("{}", serde_json::to_string_pretty(&rec)?);
+    Ok(())
+}
+
+/// Check a claim: leaf + proof + root → ok, or which check failed.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  fairdrop proof ... > proof.json && fairdrop verify proof.json\n\n\
+Reads the JSON `fairdrop proof` prints (profile, root, address, amount, index, leaf, proof). \
+Exit 0 and `ok` when every check passes, exit 1 naming the first check that failed."
+)]
+pub struct VerifyArgs {
+    /// Proof JSON file, or - for standard input
+    pub proof: PathBuf,
+}
+
+pub fn verify(a: VerifyArgs) -> Result<()> {
+    let mut text = String::new();
+    if a.proof.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(&a.proof)
+            .map_err(|e| Exit(2, format!("{}: {e}", a.proof.display())))?;
+    }
+    let rec: ProofRecord = serde_json::from_str(&text)
+        .map_err(|e| Exit(2, format!("{}: not a proof record: {e}", a.proof.display())))?;
+    match verify_record(&rec) {
+        Ok(()) => {
+            println!(
+                "ok: {} is owed {} under root {} ({})",
+                rec.address, rec.amount, rec.root, rec.profile
+            );
+            Ok(())
+        }
+        Err(e) => Err(Exit(1, format!("invalid: {e}")).into()),
+    }
+}
+
+/// Make an ed25519 key pair for signing a campaign's manifest and claim receipts.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  fairdrop keygen --out keys/\n\nWrites keys/campaign.key (secret, mode 0600, never overwritten) and keys/campaign.pub."
+)]
+pub struct KeygenArgs {
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn keygen(a: KeygenArgs) -> Result<()> {
+    std::fs::create_dir_all(&a.out)?;
+    let pk =
+        fairdrop_merkle::manifest::keygen(&a.out.join("campaign.key"), &a.out.join("campaign.pub"))
+            .map_err(|e| Exit(2, e.to_string()))?;
+    println!("{}", hex::encode(pk.as_bytes()));
+    Ok(())
+}
+
+/// Check a manifest's signature and, given the campaign, recompute everything and compare.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  fairdrop verify-manifest --manifest dist/manifest.json --pubkey keys/campaign.pub --campaign campaign.toml\n\n\
+Without --campaign only the signature is checked. With it, the whole run is recomputed from the \
+inputs into a temporary folder and the manifests compared: `reproduced`, or the first field that differs."
+)]
+pub struct VerifyManifestArgs {
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// The campaign's published public key (hex file); without it the key in the manifest is reported
+    #[arg(long)]
+    pub pubkey: Option<PathBuf>,
+    /// Recompute the run from this campaign file and compare
+    #[arg(long)]
+    pub campaign: Option<PathBuf>,
+}
+
+pub fn verify_manifest(a: VerifyManifestArgs) -> Result<()> {
+    use fairdrop_merkle::manifest::{compare, read_public_key, Manifest};
+    let m = Manifest::read(&a.manifest).map_err(|e| Exit(2, e.to_string()))?;
+    let expected = match &a.pubkey {
+        Some(p) => Some(read_public_key(p).map_err(|e| Exit(2, e.to_string()))?),
+        None => None,
+    };
+    let key = m
+        .verify_signature(expected.as_ref())
+        .map_err(|e| Exit(1, format!("signature: {e}")))?;
+    println!("signature ok: key {}", hex::encode(key.as_bytes()));
+    if let Some(cp) = &a.campaign {
+        let c = super::run::load(cp)?;
+        let tmp = tempdir_near(&a.manifest)?;
+        let opts = fairdrop_pipeline::RunOptions {
+            out: Some(tmp.clone()),
+            progress: false,
+            batch_rows: None,
+        };
+        let res = fairdrop_pipeline::run(&c, &opts);
+        let again = res.and_then(|_| {
+            Manifest::read(&tmp.join("manifest.json"))
+                .map_err(|e| fairdrop_pipeline::RunError::Commit(e.to_string()))
+        });
+        let _ = std::fs::remove_dir_all(&tmp);
+        let again = again.map_err(|e| Exit(2, format!("recomputing: {e}")))?;
+        match compare(&m, &again) {
+            None => println!("reproduced"),
+            Some(d) => return Err(Exit(1, format!("differs: {d}")).into()),
+        }
+    }
+    Ok(())
+}
+
+fn tempdir_near(p: &std::path::Path) -> Result<PathBuf> {
+    let base = std::env::temp_dir().join(format!("fairdrop-verify-{}", std::process::id()));
+    let _ = p;
+    Ok(base)
+}

@@ -1,0 +1,192 @@
+//! The commit stage: Merkle trees per profile, the proof stores, the claim service's data
+//! (`progress.jsonl`, `campaign.json`) and the signed `manifest.json`.
+//!
+//! Layout in the output folder:
+//!
+//! | file | what |
+//! |---|---|
+//! | `<profile>/tree.json` \| `uniswap.json` \| `jito.json` | the profile's own format |
+//! | `proofs-<profile>.bin` | proof store, O(1) lookup by address |
+//! | `progress.jsonl` | per wallet: steps, gates, points per rule, total, tier |
+//! | `campaign.json` | what the claim service shows: steps, gates, points rules, tiers, window |
+//! | `manifest.json` | campaign, pool, counts, roots, sha256 of every input and of the campaign file; ed25519-signed when `signing.key` is set |
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use fairdrop_core::steps::STEPS;
+use fairdrop_merkle::manifest::{sha256_file, Manifest};
+use fairdrop_merkle::profile::{build, Allocation as MAlloc, ClaimAddress, Profile};
+use fairdrop_policy::campaign::Campaign;
+use serde_json::json;
+
+use crate::{io, RunError, RunSummary, WalletState};
+
+fn merr(e: fairdrop_merkle::MerkleError) -> RunError {
+    RunError::Commit(e.to_string())
+}
+
+/// Build every profile's tree and store; returns roots by profile name.
+pub fn trees(
+    c: &Campaign,
+    allocs: &[fairdrop_allocate::Allocation],
+    dir: &Path,
+) -> Result<BTreeMap<String, String>, RunError> {
+    let mut roots = BTreeMap::new();
+    for name in &c.outputs.profiles {
+        if name == "aleo" {
+            // The Poseidon profile lives in the zk crate; see `aleo_tree`.
+            continue;
+        }
+        let profile: Profile = name.parse().map_err(merr)?;
+        let mut rows = Vec::with_capacity(allocs.len());
+        for (i, a) in allocs.iter().enumerate() {
+            let address = ClaimAddress::parse_for(profile, &a.key).map_err(|m| {
+                RunError::Commit(format!(
+                    "allocations.csv:{}: {}: {m} (profile {name} needs matching addresses)",
+                    i + 2,
+                    a.key
+                ))
+            })?;
+            rows.push(MAlloc {
+                address,
+                amount: a.amount,
+                tier: a.tier.clone(),
+                line: i as u64 + 2,
+            });
+        }
+        let t = build(profile, &rows).map_err(merr)?;
+        let pdir = dir.join(name);
+        t.write_outputs(&pdir).map_err(merr)?;
+        fairdrop_merkle::store::write(&t, &dir.join(format!("proofs-{name}.bin"))).map_err(merr)?;
+        roots.insert(name.clone(), fairdrop_merkle::hash::hex32(&t.root()));
+    }
+    Ok(roots)
+}
+
+/// `progress.jsonl`: one line per scored wallet, sorted by address.
+pub fn write_progress(c: &Campaign, wallets: &[WalletState], dir: &Path) -> Result<(), RunError> {
+    let mut out = Vec::with_capacity(wallets.len() * 256);
+    for w in wallets {
+        let steps: serde_json::Map<String, serde_json::Value> = STEPS
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.key.to_string(), json!(w.steps >> k & 1 == 1)))
+            .collect();
+        let gates: serde_json::Map<String, serde_json::Value> = w
+            .score
+            .gates
+            .iter()
+            .map(|(g, ok)| (g.clone(), json!(ok)))
+            .collect();
+        let points: serde_json::Map<String, serde_json::Value> = w
+            .score
+            .breakdown
+            .iter()
+            .map(|(p, v)| (p.clone(), json!(v)))
+            .collect();
+        let line = json!({
+            "address": w.score.address,
+            "steps": steps,
+            "gates": gates,
+            "points": points,
+            "total": w.score.points,
+            "tier": w.score.tier,
+        });
+        serde_json::to_writer(&mut out, &line).expect("json");
+        out.push(b'\n');
+    }
+    let _ = c;
+    fairdrop_core::fsutil::write_atomic(dir.join("progress.jsonl"), &out).map_err(io(dir))
+}
+
+/// `campaign.json`: what the claim service shows participants.
+pub fn write_campaign_json(c: &Campaign, dir: &Path) -> Result<(), RunError> {
+    let ts = fairdrop_core::event::format_timestamp;
+    let steps: Vec<serde_json::Value> = STEPS
+        .iter()
+        .map(|s| {
+            let rule = c.points.iter().find(|p| p.step.as_deref() == Some(s.key));
+            json!({
+                "key": s.key, "number": s.number, "title": s.title,
+                "rule": rule.map(|r| r.id.clone()),
+                "points_max": rule.and_then(|r| r.cap.or_else(|| max_of_flag(&r.expr.source))),
+            })
+        })
+        .collect();
+    let v = json!({
+        "id": c.id, "name": c.name, "description": c.description, "token": c.token, "decimals": c.decimals,
+        "pool": c.pool.to_string(), "snapshot": ts(c.snapshot), "window_start": ts(c.window_start),
+        "claim": {
+            "start": c.claim.start, "deadline": c.claim.deadline,
+            "cliff_days": c.claim.cliff_days.unwrap_or(0), "vesting_days": c.claim.vesting_days.unwrap_or(0),
+        },
+        "steps": steps,
+        "gates": c.gates.iter().map(|g| json!({"id": g.id, "expr": g.expr.source, "reason": g.reason})).collect::<Vec<_>>(),
+        "points": c.points.iter().map(|p| json!({"id": p.id, "label": p.label, "expr": p.expr.source, "cap": p.cap, "step": p.step})).collect::<Vec<_>>(),
+        "tiers": c.tiers.iter().map(|t| json!({"name": t.name, "min_points": t.min_points})).collect::<Vec<_>>(),
+    });
+    let bytes = serde_json::to_vec_pretty(&v).expect("json");
+    fairdrop_core::fsutil::write_atomic(dir.join("campaign.json"), &bytes).map_err(io(dir))
+}
+
+/// `step_x ? 50 : 0` → 50: the most a flag rule gives, for the progress view.
+fn max_of_flag(src: &str) -> Option<i64> {
+    let (_, rest) = src.split_once('?')?;
+    let (a, b) = rest.split_once(':')?;
+    let (a, b) = (a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?);
+    Some(a.max(b))
+}
+
+/// The manifest: hashes of every input and of the campaign file, roots, counts. Signed when
+/// the campaign names a key.
+pub fn manifest(
+    c: &Campaign,
+    roots: BTreeMap<String, String>,
+    s: &RunSummary,
+    dir: &Path,
+) -> Result<Manifest, RunError> {
+    let mut inputs = BTreeMap::new();
+    let mut add = |p: &Path| -> Result<(), RunError> {
+        let rel = p.strip_prefix(&c.base).unwrap_or(p).display().to_string();
+        inputs.insert(rel, sha256_file(p).map_err(merr)?);
+        Ok(())
+    };
+    for p in c.events.iter().chain(c.hubs.iter()) {
+        add(p)?;
+    }
+    for x in &c.exclusions {
+        add(&x.file)?;
+    }
+    let counts: BTreeMap<String, u64> = [
+        ("claims", s.allocated_wallets),
+        ("eligible", s.eligible),
+        ("wallets_scored", s.wallets_scored),
+        ("passed_gates", s.passed_gates),
+        ("sybil_flagged", s.sybil_flagged),
+        ("events", s.rows_accepted),
+        ("events_quarantined", s.rows_quarantined),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut m = Manifest {
+        campaign: c.id.clone(),
+        token: c.token.clone(),
+        decimals: c.decimals as u8,
+        pool: c.pool.to_string(),
+        counts,
+        roots,
+        inputs,
+        campaign_sha256: sha256_file(&c.path).map_err(merr)?,
+        fairdrop_version: env!("CARGO_PKG_VERSION").to_string(),
+        snapshot: fairdrop_core::event::format_timestamp(c.snapshot),
+        signature: None,
+    };
+    if let Some(k) = &c.signing.key {
+        let key = fairdrop_merkle::manifest::read_secret_key(&c.base.join(k)).map_err(merr)?;
+        m.sign(&key);
+    }
+    m.write(&dir.join("manifest.json")).map_err(merr)?;
+    Ok(m)
+}
