@@ -63,7 +63,12 @@ pub struct Interner {
 
 impl Interner {
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
+        // Chains, actions and assets are few: a scan beats hashing.
+        if self.list.len() <= 16 {
+            if let Some(i) = self.list.iter().position(|x| x.as_ref() == s) {
+                return i as u32;
+            }
+        } else if let Some(&i) = self.map.get(s) {
             return i;
         }
         self.intern_owned(s.to_string())
@@ -124,12 +129,13 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn tx<'a>(&self, arena: &'a [u8]) -> Option<&'a str> {
+    /// The tx_id, from the arena it was pushed to (tx_ids are printable ASCII, so any byte
+    /// offset is a char boundary).
+    pub fn tx<'a>(&self, arena: &'a str) -> Option<&'a str> {
         if self.tx_len == NO_TX {
             return None;
         }
-        let b = &arena[self.tx_off as usize..self.tx_off as usize + self.tx_len as usize];
-        Some(std::str::from_utf8(b).expect("tx_id was validated as ASCII"))
+        Some(&arena[self.tx_off as usize..self.tx_off as usize + self.tx_len as usize])
     }
 }
 
@@ -185,7 +191,7 @@ pub type Emit<'e> = dyn FnMut(&Row, bool, &Tables, Option<&str>) + 'e;
 pub struct Sorter {
     pub tables: Tables,
     rows: Vec<Row>,
-    arena: Vec<u8>,
+    arena: String,
     batch_rows: usize,
     out_dir: PathBuf,
     tmp: Option<PathBuf>,
@@ -197,7 +203,7 @@ impl Sorter {
         Ok(Self {
             tables: Tables::default(),
             rows: Vec::new(),
-            arena: Vec::new(),
+            arena: String::new(),
             batch_rows: batch_rows.max(1),
             out_dir: out_dir.to_path_buf(),
             tmp: None,
@@ -211,7 +217,7 @@ impl Sorter {
             Some(t) => {
                 r.tx_off = self.arena.len() as u32;
                 r.tx_len = t.len() as u16;
-                self.arena.extend_from_slice(t.as_bytes());
+                self.arena.push_str(t);
             }
             None => {
                 r.tx_off = 0;
@@ -359,7 +365,7 @@ impl Drop for Sorter {
 #[derive(Default)]
 struct Group {
     rows: Vec<Row>,
-    arena: Vec<u8>,
+    arena: String,
     dup: Vec<bool>,
     idx: Vec<u32>,
 }
@@ -379,7 +385,7 @@ impl Group {
         if let Some(tx) = tx {
             r.tx_off = self.arena.len() as u32;
             r.tx_len = tx.len() as u16;
-            self.arena.extend_from_slice(tx.as_bytes());
+            self.arena.push_str(tx);
         }
         self.rows.push(r);
     }
