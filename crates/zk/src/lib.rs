@@ -1,0 +1,343 @@
+//! # fairdrop-zk: private claims and the `aleo` Merkle profile
+//!
+//! What this crate is for: everything fairdrop does with zero knowledge on Aleo's curves.
+//! - **Poseidon** over the BLS12-377 scalar field `Fr` (native and as an R1CS gadget):
+//!   [`poseidon`].
+//! - The **`aleo` Merkle profile** (public claims): Aleo address + u64 microcredits leaves:
+//!   [`AleoTree`], [`verify_aleo_proof`].
+//! - **Private claims**: secrets, commitments, nullifiers, denominations (anonymity buckets), the
+//!   private tree, and a Groth16 circuit on BLS12-377 that proves "one of the notes is mine"
+//!   without saying which: [`setup`], [`prove`], [`verify`], [`NullifierSet`].
+//!
+//! ## How to use it
+//! ```no_run
+//! use fairdrop_zk::*;
+//! # fn main() -> Result<(), ZkError> {
+//! let campaign = CampaignId::from_name("aleo-airdrop-2024");
+//! // Participant (client side): a secret, and its commitment to register.
+//! let secret = Secret::generate()?;
+//! let c = Commitment::new(&secret, &campaign);
+//! // Operator: notes of fixed denominations, the private tree, per-campaign keys.
+//! let tree = PrivateTree::build(vec![Note { commitment: c, denomination: 1_000_000 }])?;
+//! let (pk, vk) = setup(&campaign, &mut os_rng()?)?;
+//! // Participant: prove, sending the tokens to a fresh address.
+//! let index = tree.index_of(&c, 1_000_000).unwrap();
+//! let recipient = fairdrop_core::Address::parse("aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf").unwrap();
+//! let witness = ClaimWitness { secret, path: tree.path(index)?, root: tree.root(),
+//!     denomination: 1_000_000, recipient, campaign };
+//! let (proof, public) = prove(&pk, &witness, &mut os_rng()?)?;
+//! // Claim service: verify, then record the nullifier once.
+//! let mut spent = NullifierSet::new();
+//! verify_and_record(&vk, &public, &proof.to_bytes(), &mut spent)?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Exact definitions (for auditors)
+//! **Field.** `Fr` = BLS12-377 scalar field, r = 8444461749428370424248824938781546531375899335154063827935233455917409239041
+//! (also the base field of Edwards-BLS12-377, so an Aleo address x-coordinate is an `Fr`).
+//! Field elements are written as `0x` + 64 hex digits, big-endian, canonical (< r).
+//!
+//! **Poseidon.** Width 3 (rate 2, capacity 1), S-box x^17, 8 full rounds (4 before, 4 after)
+//! and 31 partial rounds; round constants and MDS from arkworks 0.6
+//! `find_poseidon_ark_and_mds::<Fr>(prime_bits = 253, rate = 2, full_rounds = 8,
+//! partial_rounds = 31, skip_matrices = 0)` (Grain LFSR, as in the Poseidon reference scripts).
+//! Each round: add round constants to all three lanes, S-box (all lanes in full rounds, lane 0
+//! in partial rounds), multiply by the MDS matrix. This is arkworks' `PoseidonSponge`.
+//!
+//! `Poseidon(t; a, b)` = lane 1 of the permutation applied to `[t, a, b]` (the arkworks sponge
+//! with its capacity lane set to the tag `t`, absorbing `a, b` and squeezing one element).
+//! Tags are ASCII strings read as little-endian integers (`tag("ab") = 0x61 + 0x62·256`).
+//! - `hash2(a, b) = Poseidon(0; a, b)` — Merkle nodes.
+//! - `hash(xs) = sponge(tag("fairdrop.hash.v1") + len(xs), xs)` — variable length: the
+//!   capacity lane starts at that value, xs is added two at a time into lanes 1, 2 (a last odd
+//!   element into lane 1 only), permuting after each block (once for empty xs); output lane 1.
+//!
+//! | value | definition |
+//! |---|---|
+//! | empty leaf | `Poseidon(tag("fairdrop.empty.v1"); 0, 0)` |
+//! | `aleo` leaf | `Poseidon(tag("fairdrop.aleo.leaf.v1"); x, microcredits)`, x = address payload as LE integer |
+//! | node | `Poseidon(0; left, right)`, position-ordered |
+//! | campaign id | first 31 bytes of `sha256("fairdrop.campaign.v1\0" ‖ name)`, LE |
+//! | secret | 251 random bits (OS randomness), or `Poseidon(tag("fairdrop.zk.notesecret.v1"); master, j)` |
+//! | commitment C | `Poseidon(tag("fairdrop.zk.commit.v1"); secret, campaign_id)` |
+//! | private leaf (note) | `Poseidon(tag("fairdrop.zk.note.v1"); C, denomination)` |
+//! | nullifier | `Poseidon(tag("fairdrop.zk.nullifier.v1"); secret, campaign_id)` |
+//! | recipient | `Poseidon(tag("fairdrop.recipient.v1"); kind, value)`: Aleo kind 0, value x; EVM kind 1, value = 20 bytes big-endian |
+//!
+//! **Trees.** Depth 24 for both the `aleo` profile and the private tree; leaf `i` at position
+//! `i`, all later positions hold the empty leaf; bit `k` of the index (LSB first) says whether
+//! the level-`k` node is a right child. Proofs list 24 siblings from the leaf level up.
+//! The private tree sorts notes by (denomination, C as an integer).
+//!
+//! **Circuit** (Groth16, BLS12-377, arkworks 0.6): public `[root, nullifier, recipient,
+//! denomination, campaign_id]`; private secret and path. See [`circuit`].
+//! Proofs are 192 bytes (arkworks compressed: A ∈ G1, B ∈ G2, C ∈ G1).
+//! Key files: `FDZKPK01`/`FDZKVK01` ‖ campaign id (32 bytes LE) ‖ depth (1 byte) ‖ the arkworks
+//! key (proving key uncompressed, verifying key compressed); the manifest records their sha256.
+//!
+//! ## Test vectors (pinned by a unit test)
+//! | input | output |
+//! |---|---|
+//! | `hash2(1, 2)` | `0x05b650fff8ae43315fe62fdd4f9e304fca94efd420b1f0aa0b025850fa9a30a6` |
+//! | `hash([1, 2, 3])` | `0x0f7aef22d85a05b75a0b9e7aca9fd61a21a9b9abb0d8201a2546a8b6bf6ec5d1` |
+//! | empty leaf | `0x10eafffd651a551e3e86af73fcb71c46a3fe255a814969181592dc104d075a8d` |
+//! | `aleo` leaf of `aleo1wvgwnqvy…mfyhwf`, 1,000,000 | `0x11ef45fdcd4cd6f74327d7aa1656eb6e7d9e6fddb5a10abdd4b5f7d723355de5` |
+//! | `aleo` root of that leaf then `aleo14tlam…fg4add`, 2,500,000 | `0x11f86bcbd783ce8a8d2c553df5686bf4def123f333b2aa1b8a0a7bd689839877` |
+//! | `aleo` root of no leaves | `0x105748a31db37e1de431107bd090891d83e774caece4dcf08220ab4c765db543` |
+//! | campaign id of `aleo-airdrop-2024` | `0x0048c68d0379dd78aadaf5d9bdbc45be71f1ecad0f3bde043714dd87990e3290` |
+//!
+//! Not byte-compatible with snarkVM's `hash.psd2` (which prepends a domain and a length and
+//! uses its own parameter derivation); the shape (alpha 17, 8 + 31 rounds, rate 2) is the same.
+
+pub mod aleo;
+pub mod circuit;
+pub mod poseidon;
+pub mod private;
+pub mod tree;
+
+use ark_bls12_377::Fr;
+use ark_ff::{BigInteger, PrimeField};
+
+pub use aleo::{
+    aleo_leaf, aleo_x, verify_aleo_proof, AleoProof, AleoTree, AleoVerifyError, ALEO_DEPTH,
+};
+pub use circuit::{
+    constraint_count, is_satisfied, key_hash, prove, read_proving_key, read_verifying_key, setup,
+    verify, verify_and_record, write_keys, ClaimCircuit, ClaimWitness, KeyHashes, PrivateClaim,
+    Proof, ProvingKey, PublicInputs, VerifyingKey, PK_FILE, PROOF_BYTES, VK_FILE,
+};
+pub use poseidon::{hash, hash2};
+pub use private::{
+    eip191_bytes, evm_registration_message, issue_claim_codes, note_leaf, recipient_field,
+    split_denominations, CampaignId, ClaimCode, Commitment, Note, Nullifier, NullifierSet,
+    PrivateTree, Secret, Split, PRIVATE_DEPTH,
+};
+pub use tree::{empty_leaf, MerklePath, SparseTree};
+
+/// The BLS12-377 scalar field element type.
+pub type Fe = Fr;
+
+/// Errors of this crate. None of the public functions panic on bad input.
+#[derive(Debug, thiserror::Error)]
+pub enum ZkError {
+    #[error(
+        "bad field element {0:?}: expected 0x + 64 hex digits below the BLS12-377 scalar modulus"
+    )]
+    FieldHex(String),
+    #[error("{0} is not an Aleo address (the aleo profile takes Aleo addresses only)")]
+    NotAleo(String),
+    #[error("Aleo address x-coordinate is not below the field modulus")]
+    AleoXNotCanonical,
+    #[error("address {0} appears twice")]
+    DuplicateAddress(String),
+    #[error("commitment {0} appears twice (one secret per note)")]
+    DuplicateCommitment(String),
+    #[error("{leaves} leaves do not fit a tree of depth {depth}")]
+    TooManyLeaves { leaves: usize, depth: usize },
+    #[error("depth {0} is over the maximum of 32")]
+    TooDeep(usize),
+    #[error("leaf index {index} out of range ({len} leaves)")]
+    LeafIndex { index: usize, len: usize },
+    #[error("path index {index} does not fit depth {depth}")]
+    PathIndex { index: u64, depth: usize },
+    #[error("path has {got} siblings, expected {expected}")]
+    PathLength { got: usize, expected: usize },
+    #[error("the note of this secret and denomination is not under this root at this path")]
+    NotInTree,
+    #[error("bad denominations: {0}")]
+    Denominations(String),
+    #[error("splitting {amount} would need more than {max_notes} notes")]
+    TooManyNotes { amount: u64, max_notes: usize },
+    #[error("nullifier {0} was already used")]
+    NullifierReused(String),
+    #[error("proof does not verify")]
+    InvalidProof,
+    #[error("the key belongs to another campaign")]
+    CampaignMismatch,
+    #[error("malformed input: {0}")]
+    Format(String),
+    #[error("I/O: {0}")]
+    Io(String),
+    #[error("OS randomness unavailable: {0}")]
+    Random(String),
+    #[error("constraint system: {0}")]
+    Synthesis(#[from] ark_relations::gr1cs::SynthesisError),
+}
+
+/// `0x` + 64 hex digits, big-endian.
+pub fn fe_to_hex(f: &Fr) -> String {
+    format!("0x{}", hex::encode(f.into_bigint().to_bytes_be()))
+}
+
+/// Parse `0x` + 64 hex digits (big-endian) into a canonical field element.
+pub fn fe_from_hex(s: &str) -> Result<Fr, ZkError> {
+    let bad = || ZkError::FieldHex(s.chars().take(80).collect());
+    let h = s.strip_prefix("0x").ok_or_else(bad)?;
+    if h.len() != 64 {
+        return Err(bad());
+    }
+    let b = hex::decode(h).map_err(|_| bad())?;
+    let mut le = [0u8; 32];
+    for (i, x) in b.iter().rev().enumerate() {
+        le[i] = *x;
+    }
+    fe_from_le_bytes(&le).ok_or_else(bad)
+}
+
+/// 32 bytes little-endian → field element, `None` when not below the modulus.
+pub fn fe_from_le_bytes(b: &[u8; 32]) -> Option<Fr> {
+    let f = Fr::from_le_bytes_mod_order(b);
+    if fe_to_le_bytes(&f) == *b {
+        Some(f)
+    } else {
+        None
+    }
+}
+
+/// Field element → 32 bytes little-endian.
+pub fn fe_to_le_bytes(f: &Fr) -> [u8; 32] {
+    let v = f.into_bigint().to_bytes_le();
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&v);
+    out
+}
+
+/// A cryptographic RNG seeded from the operating system.
+pub fn os_rng() -> Result<ark_std::rand::rngs::StdRng, ZkError> {
+    use ark_std::rand::SeedableRng;
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| ZkError::Random(e.to_string()))?;
+    Ok(ark_std::rand::rngs::StdRng::from_seed(seed))
+}
+
+/// serde helpers: field elements as `0x` hex strings.
+pub mod fe_serde {
+    use super::*;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(f: &Fr, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fe_to_hex(f))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fr, D::Error> {
+        let s = String::deserialize(d)?;
+        fe_from_hex(&s).map_err(serde::de::Error::custom)
+    }
+
+    pub mod vec {
+        use super::*;
+        use serde::ser::SerializeSeq;
+
+        pub fn serialize<S: Serializer>(v: &[Fr], s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for f in v {
+                seq.serialize_element(&fe_to_hex(f))?;
+            }
+            seq.end()
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fr>, D::Error> {
+            let v = Vec::<String>::deserialize(d)?;
+            v.iter()
+                .map(|s| fe_from_hex(s).map_err(serde::de::Error::custom))
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_rejects_non_canonical() {
+        let f = Fr::from(123456789u64);
+        assert_eq!(fe_from_hex(&fe_to_hex(&f)).unwrap(), f);
+        assert!(fe_from_hex("0x12").is_err());
+        assert!(fe_from_hex(&format!("0x{}", "f".repeat(64))).is_err());
+        assert!(fe_from_hex(&format!("0x{}", "g".repeat(64))).is_err());
+        assert!(fe_from_hex(&"0".repeat(66)).is_err());
+        // r itself is not canonical.
+        let r = "0x12ab655e9a2ca55660b44d1e5c37b00159aa76fed00000010a11800000000001";
+        assert!(fe_from_hex(r).is_err());
+        let r_minus_1 = "0x12ab655e9a2ca55660b44d1e5c37b00159aa76fed00000010a11800000000000";
+        assert!(fe_from_hex(r_minus_1).is_ok());
+    }
+}
+/// Pinned vectors (also listed in the crate docs): any change of parameters, tags or encodings
+/// moves them, and every published root with them.
+#[cfg(test)]
+mod vectors {
+    use super::*;
+    use fairdrop_core::Address;
+
+    const A: &str = "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf";
+    const B: &str = "aleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add";
+
+    fn h(f: Fr) -> String {
+        fe_to_hex(&f)
+    }
+
+    #[test]
+    fn pinned_vectors() {
+        let a = Address::parse(A).unwrap();
+        let b = Address::parse(B).unwrap();
+        let one = Fr::from(1u64);
+        let two = Fr::from(2u64);
+        let three = Fr::from(3u64);
+        let v = [
+            (
+                h(hash2(one, two)),
+                "0x05b650fff8ae43315fe62fdd4f9e304fca94efd420b1f0aa0b025850fa9a30a6",
+            ),
+            (
+                h(hash(&[one, two, three])),
+                "0x0f7aef22d85a05b75a0b9e7aca9fd61a21a9b9abb0d8201a2546a8b6bf6ec5d1",
+            ),
+            (
+                h(empty_leaf()),
+                "0x10eafffd651a551e3e86af73fcb71c46a3fe255a814969181592dc104d075a8d",
+            ),
+            (
+                h(aleo_leaf(&a, 1_000_000).unwrap()),
+                "0x11ef45fdcd4cd6f74327d7aa1656eb6e7d9e6fddb5a10abdd4b5f7d723355de5",
+            ),
+            (
+                AleoTree::build(&[(a, 1_000_000), (b, 2_500_000)])
+                    .unwrap()
+                    .root_hex(),
+                "0x11f86bcbd783ce8a8d2c553df5686bf4def123f333b2aa1b8a0a7bd689839877",
+            ),
+            (
+                AleoTree::build(&[]).unwrap().root_hex(),
+                "0x105748a31db37e1de431107bd090891d83e774caece4dcf08220ab4c765db543",
+            ),
+        ];
+        for (got, want) in v {
+            assert_eq!(got, want);
+        }
+        let c = CampaignId::from_name("aleo-airdrop-2024");
+        assert_eq!(
+            c.to_hex(),
+            "0x0048c68d0379dd78aadaf5d9bdbc45be71f1ecad0f3bde043714dd87990e3290"
+        );
+        let s = Secret::from_random_bytes([1; 32]);
+        let cm = Commitment::new(&s, &c);
+        assert_eq!(
+            cm.to_hex(),
+            "0x0a82b2afd96588a16ef9fef8e379b4bbf409006ef2fd8b24ea317bd8645accb1"
+        );
+        assert_eq!(
+            Nullifier::new(&s, &c).to_hex(),
+            "0x09f84be083b8046a22030a158fb6eaba48cbea055fdc26372731fe097136aa2f"
+        );
+        assert_eq!(
+            h(note_leaf(&cm, 1_000_000_000)),
+            "0x0c01d74cbd35f894375eb69825820a310e3ebbab01898629b315681f1e91db67"
+        );
+        assert_eq!(
+            h(recipient_field(&a).unwrap()),
+            "0x086fc97116c302f496eb4546e9dea83bc03b7324115c2571c2c5f581b16b1b26"
+        );
+    }
+}
