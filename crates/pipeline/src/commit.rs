@@ -35,7 +35,7 @@ pub fn trees(
     let mut roots = BTreeMap::new();
     for name in &c.outputs.profiles {
         if name == "aleo" {
-            // The Poseidon profile lives in the zk crate; see `aleo_tree`.
+            roots.insert(name.clone(), aleo_tree(allocs, dir)?);
             continue;
         }
         let profile: Profile = name.parse().map_err(merr)?;
@@ -62,6 +62,50 @@ pub fn trees(
         roots.insert(name.clone(), fairdrop_merkle::hash::hex32(&t.root()));
     }
     Ok(roots)
+}
+
+/// The `aleo` profile (Poseidon over BLS12-377, fixed depth 24, `fairdrop_zk::aleo`): writes
+/// `aleo/tree.json` (root, depth, leaf count, encoding) and `proofs-aleo.jsonl` (one
+/// `AleoProof` per claim, in leaf order = address order). Returns the root.
+fn aleo_tree(allocs: &[fairdrop_allocate::Allocation], dir: &Path) -> Result<String, RunError> {
+    let mut entries = Vec::with_capacity(allocs.len());
+    for (i, a) in allocs.iter().enumerate() {
+        let addr = fairdrop_core::Address::parse_trusted(&a.key)
+            .map_err(|e| RunError::Commit(format!("allocations.csv:{}: {}: {e}", i + 2, a.key)))?;
+        let amount = u64::try_from(a.amount).map_err(|_| {
+            RunError::Commit(format!(
+                "allocations.csv:{}: {} exceeds u64 microcredits",
+                i + 2,
+                a.amount
+            ))
+        })?;
+        entries.push((addr, amount));
+    }
+    let zerr = |e: fairdrop_zk::ZkError| RunError::Commit(format!("aleo profile: {e}"));
+    let tree = fairdrop_zk::aleo::AleoTree::build(&entries).map_err(zerr)?;
+    let root = tree.root_hex();
+    let mut proofs = Vec::with_capacity(allocs.len() * 1800);
+    for i in 0..tree.len() {
+        serde_json::to_writer(&mut proofs, &tree.proof(i).map_err(zerr)?).expect("json");
+        proofs.push(b'\n');
+    }
+    fairdrop_core::fsutil::write_atomic(dir.join("proofs-aleo.jsonl"), &proofs).map_err(io(dir))?;
+    let adir = dir.join("aleo");
+    std::fs::create_dir_all(&adir).map_err(io(&adir))?;
+    let meta = json!({
+        "format": "fairdrop-aleo-v1",
+        "root": root,
+        "depth": 24,
+        "leaves": tree.len(),
+        "leaf": "Poseidon(leaf tag; address x-coordinate, microcredits) over the BLS12-377 scalar field, see fairdrop_zk docs",
+        "order": "allocations sorted by address",
+    });
+    fairdrop_core::fsutil::write_atomic(
+        adir.join("tree.json"),
+        &serde_json::to_vec_pretty(&meta).expect("json"),
+    )
+    .map_err(io(&adir))?;
+    Ok(root)
 }
 
 /// `progress.jsonl`: one line per scored wallet, sorted by address.
