@@ -37,6 +37,7 @@ enum Command {
     Verify(cmd::merkle::VerifyArgs),
     Keygen(cmd::merkle::KeygenArgs),
     VerifyManifest(cmd::merkle::VerifyManifestArgs),
+    Zk(cmd::zk::Args),
     Demo(cmd::demo::Args),
 }
 
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::merkle::verify(a),
         Command::Keygen(a) => cmd::merkle::keygen(a),
         Command::VerifyManifest(a) => cmd::merkle::verify_manifest(a),
+        Command::Zk(a) => cmd::zk::run(a),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match res {

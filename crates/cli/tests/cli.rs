@@ -132,3 +132,82 @@ fn tree_proof_verify_round_trip_and_tamper() {
     assert_eq!(v.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&v.stderr).contains("invalid"));
 }
+
+#[test]
+fn zk_private_claim_flow_and_redirect_rejected() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |f: &str| d.path().join(f);
+    let secret = |f: &str| {
+        let o = bin()
+            .args(["zk", "secret", "--campaign-id", "t-1", "--out"])
+            .arg(p(f))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    let (c1, c2) = (secret("a.secret"), secret("b.secret"));
+    std::fs::write(
+        p("notes.csv"),
+        format!("commitment,denomination\n{c1},1000\n{c2},1000\n"),
+    )
+    .unwrap();
+    assert!(bin()
+        .args(["zk", "setup", "--campaign-id", "t-1", "--out"])
+        .arg(p("keys"))
+        .output()
+        .unwrap()
+        .status
+        .success());
+    assert!(bin()
+        .args(["zk", "tree", "--campaign-id", "t-1", "--notes"])
+        .arg(p("notes.csv"))
+        .arg("--out")
+        .arg(p("tree.json"))
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let recipient = "aleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add";
+    let o = bin()
+        .args([
+            "zk",
+            "prove",
+            "--denomination",
+            "1000",
+            "--recipient",
+            recipient,
+            "--pk",
+        ])
+        .arg(p("keys/claim.pk"))
+        .arg("--tree")
+        .arg(p("tree.json"))
+        .arg("--secret")
+        .arg(p("a.secret"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(p("claim.json"), &o.stdout).unwrap();
+    let v = bin()
+        .args(["zk", "verify", "--vk"])
+        .arg(p("keys/claim.vk"))
+        .arg("--claim")
+        .arg(p("claim.json"))
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    // The same proof redirected to another recipient is rejected.
+    let forged = String::from_utf8(o.stdout).unwrap().replace(
+        recipient,
+        "aleo1d5hg2z3ma00382pngntdp68e74zv54jdxy249qhaujhks9c72yrs33ddah",
+    );
+    std::fs::write(p("forged.json"), forged).unwrap();
+    let v = bin()
+        .args(["zk", "verify", "--vk"])
+        .arg(p("keys/claim.vk"))
+        .arg("--claim")
+        .arg(p("forged.json"))
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(1));
+}

@@ -6,3 +6,4 @@ pub mod merkle;
 pub mod run;
 pub mod simulate;
 pub mod sybil;
+pub mod zk;
