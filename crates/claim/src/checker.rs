@@ -1,0 +1,209 @@
+//! Proof checking behind one small trait, so a profile that is not a `fairdrop-merkle` proof
+//! store (the coming `aleo` Poseidon profile from the zk crate) plugs in with
+//! [`crate::Dist::add_checker`].
+
+use fairdrop_merkle::hash::{hex32, parse_hex32};
+use fairdrop_merkle::profile::{
+    leaf_for, proof_len_bounds, verify_leaf, ClaimAddress, OzEncoding, Profile,
+};
+use fairdrop_merkle::store::ProofStore;
+
+/// What a wallet may claim under one profile, with its proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entitlement {
+    /// Base units.
+    pub amount: u128,
+    /// Leaf index in the tree.
+    pub index: u64,
+    /// Proof elements in the profile's text form (`0x` + 64 hex digits for the hash profiles).
+    pub proof: Vec<String>,
+}
+
+/// Why a submitted claim does not check out. Each maps to an HTTP 4xx `code`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckError {
+    /// The address is not of the kind this profile uses (`claim.address`).
+    Address(String),
+    /// The address has no allocation under this profile (`claim.not_eligible`).
+    NotEligible(String),
+    /// The amount is not the committed one (`claim.amount`).
+    Amount(String),
+    /// A proof element is not well-formed (`claim.proof.hex`).
+    ProofFormat(String),
+    /// The proof has a length no tree of this size produces (`claim.proof.length`).
+    ProofLength(String),
+    /// The proof does not lead to the root (`claim.proof.invalid`).
+    Proof(String),
+}
+
+impl CheckError {
+    /// Stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CheckError::Address(_) => "claim.address",
+            CheckError::NotEligible(_) => "claim.not_eligible",
+            CheckError::Amount(_) => "claim.amount",
+            CheckError::ProofFormat(_) => "claim.proof.hex",
+            CheckError::ProofLength(_) => "claim.proof.length",
+            CheckError::Proof(_) => "claim.proof.invalid",
+        }
+    }
+    /// Human message.
+    pub fn message(&self) -> &str {
+        match self {
+            CheckError::Address(m)
+            | CheckError::NotEligible(m)
+            | CheckError::Amount(m)
+            | CheckError::ProofFormat(m)
+            | CheckError::ProofLength(m)
+            | CheckError::Proof(m) => m,
+        }
+    }
+}
+
+/// One commitment profile the service can check claims against.
+///
+/// Implementations must be cheap to call concurrently (`lookup` runs on every eligibility
+/// request). The ledger key of a claim is [`ProofChecker::canonical`]'s output, so two
+/// profiles that accept the same wallet must canonicalise it to the same string (lowercase
+/// `0x…` hex for EVM, base58 for Solana, `aleo1…` for Aleo): one wallet is paid once, whatever
+/// the profile it claims through.
+pub trait ProofChecker: Send + Sync + 'static {
+    /// Profile name as in `manifest.json` `roots` (`oz`, `uniswap`, `jito`, `aleo`).
+    fn profile(&self) -> &str;
+    /// The root claims are checked against, as in the manifest.
+    fn root(&self) -> String;
+    /// Number of claims committed.
+    fn claims(&self) -> u64;
+    /// The canonical form of `address` if this profile accepts that kind of address, else
+    /// why not.
+    fn canonical(&self, address: &str) -> Result<String, String>;
+    /// The entitlement of a canonical address, if any.
+    fn lookup(&self, canonical: &str) -> Option<Entitlement>;
+    /// Check a submitted claim: the proof must lead from the leaf of (address, amount, index)
+    /// to the root. Returns the entitlement on success.
+    fn verify(
+        &self,
+        canonical: &str,
+        amount: u128,
+        proof: &[String],
+    ) -> Result<Entitlement, CheckError>;
+}
+
+/// [`ProofChecker`] over a `fairdrop-merkle` proof store (`oz`, `uniswap`, `jito`).
+pub struct StoreChecker {
+    store: ProofStore,
+    profile: Profile,
+    root: String,
+}
+
+impl StoreChecker {
+    pub fn new(store: ProofStore) -> StoreChecker {
+        let profile = store.profile();
+        let root = hex32(&store.root());
+        StoreChecker {
+            store,
+            profile,
+            root,
+        }
+    }
+
+    fn parse(&self, address: &str) -> Result<ClaimAddress, String> {
+        ClaimAddress::parse_for(self.profile, address)
+    }
+}
+
+/// Canonical text of a claim address: lowercase hex for EVM, base58 for Solana.
+pub fn canonical_text(a: &ClaimAddress) -> String {
+    match a {
+        ClaimAddress::Evm(b) => format!("0x{}", hex::encode(b)),
+        ClaimAddress::Solana(_) => a.to_string(),
+    }
+}
+
+impl ProofChecker for StoreChecker {
+    fn profile(&self) -> &str {
+        self.profile.name()
+    }
+    fn root(&self) -> String {
+        self.root.clone()
+    }
+    fn claims(&self) -> u64 {
+        self.store.len() as u64
+    }
+    fn canonical(&self, address: &str) -> Result<String, String> {
+        self.parse(address).map(|a| canonical_text(&a))
+    }
+    fn lookup(&self, canonical: &str) -> Option<Entitlement> {
+        let a = self.parse(canonical).ok()?;
+        let c = self.store.get(&a)?;
+        Some(Entitlement {
+            amount: c.amount,
+            index: c.index,
+            proof: c.proof.iter().map(hex32).collect(),
+        })
+    }
+    fn verify(
+        &self,
+        canonical: &str,
+        amount: u128,
+        proof: &[String],
+    ) -> Result<Entitlement, CheckError> {
+        let a = self.parse(canonical).map_err(CheckError::Address)?;
+        let c = self.store.get(&a).ok_or_else(|| {
+            CheckError::NotEligible(format!(
+                "{canonical} has no allocation under the {} profile",
+                self.profile
+            ))
+        })?;
+        let (lo, hi) = proof_len_bounds(self.profile, self.store.len() as u64);
+        if proof.len() < lo || proof.len() > hi {
+            return Err(CheckError::ProofLength(format!(
+                "the proof has {} elements, but a {} tree of {} leaves needs {}",
+                proof.len(),
+                self.profile,
+                self.store.len(),
+                if lo == hi {
+                    format!("exactly {lo}")
+                } else {
+                    format!("{lo} to {hi}")
+                }
+            )));
+        }
+        let nodes = proof
+            .iter()
+            .enumerate()
+            .map(|(i, p)| parse_hex32(p, &format!("proof[{i}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| CheckError::ProofFormat(e.to_string()))?;
+        if amount != c.amount {
+            return Err(CheckError::Amount(format!(
+                "amount {amount} is not the amount committed for {canonical} under the {} profile",
+                self.profile
+            )));
+        }
+        let encodings: &[OzEncoding] = match self.profile {
+            Profile::Oz => &[OzEncoding::AddressAmount, OzEncoding::IndexAddressAmount],
+            _ => &[OzEncoding::AddressAmount],
+        };
+        let root = self.store.root();
+        let mut last = String::new();
+        for enc in encodings {
+            let leaf = leaf_for(self.profile, &a, amount, c.index, *enc)
+                .map_err(|e| CheckError::Proof(e.to_string()))?;
+            match verify_leaf(self.profile, &leaf, &nodes, &root) {
+                Ok(()) => {
+                    return Ok(Entitlement {
+                        amount: c.amount,
+                        index: c.index,
+                        proof: proof.to_vec(),
+                    })
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(CheckError::Proof(format!(
+            "the proof does not lead to the committed root: {last}"
+        )))
+    }
+}

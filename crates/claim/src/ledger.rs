@@ -1,0 +1,829 @@
+//! The SQLite ledger: claims, the payout outbox, export batches, settings.
+//!
+//! WAL mode, `synchronous=FULL`: a claim is acknowledged only after the transaction that
+//! holds it (and its payout row) is committed and the WAL is on disk, so it survives SIGKILL
+//! and power loss. One writer thread owns the write connection and commits claims in groups
+//! (every claim waiting when a transaction starts goes into it), so one fsync serves many
+//! claims; readers use their own connections.
+//!
+//! Schema (version 1, `schema_version` table; migrations run at open, in a transaction):
+//!
+//! | table | columns |
+//! | --- | --- |
+//! | `claims` | `address` PK (canonical), `profile`, `amount` (decimal text), `receipt_id` unique, `receipt` (signed JSON), `seq` unique, `created_at` |
+//! | `payouts` | `id` PK autoincrement, `address`, `amount`, `released_total` (unique with address: a tranche is written once), `receipt_id`, `created_at`, `batch` (NULL until exported) |
+//! | `batches` | `id` PK, `chain`, `path`, `rows`, `total`, `created_at`, `written_at` (NULL until the file is written) |
+//! | `settings` | `key` PK, `value` (`paused` = `true`/`false`) |
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ed25519_dalek::{Signer, SigningKey};
+use fairdrop_merkle::manifest::canonical_json;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{ClaimError, Result};
+
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE claims (
+        address TEXT PRIMARY KEY,
+        profile TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        receipt_id TEXT NOT NULL UNIQUE,
+        receipt TEXT NOT NULL,
+        seq INTEGER NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE payouts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        address TEXT NOT NULL REFERENCES claims(address),
+        amount TEXT NOT NULL,
+        released_total TEXT NOT NULL,
+        receipt_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        batch INTEGER,
+        UNIQUE(address, released_total)
+    );
+    CREATE INDEX payouts_batch ON payouts(batch);
+    CREATE TABLE batches (
+        id INTEGER PRIMARY KEY,
+        chain TEXT NOT NULL,
+        path TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        total TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        written_at INTEGER
+    );
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+)];
+
+/// Current schema version.
+pub const SCHEMA_VERSION: i64 = 1;
+
+fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ClaimError + '_ {
+    move |source| ClaimError::Db {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Open (creating if needed) the ledger at `path`: WAL, `synchronous=FULL`, migrations.
+pub fn open(path: &Path) -> Result<Connection> {
+    let e = db_err(path);
+    let mut conn = Connection::open(path).map_err(&e)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(&e)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(&e)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(ClaimError::Ledger {
+            path: path.to_path_buf(),
+            msg: format!("cannot switch to WAL mode (got {mode})"),
+        });
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(&e)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(&e)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        .map_err(&e)?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(&e)?;
+    if current > SCHEMA_VERSION {
+        return Err(ClaimError::Ledger {
+            path: path.to_path_buf(),
+            msg: format!(
+                "schema version {current} is newer than this fairdrop ({SCHEMA_VERSION}); upgrade fairdrop"
+            ),
+        });
+    }
+    for (v, sql) in MIGRATIONS {
+        if *v > current {
+            tx.execute_batch(sql).map_err(&e)?;
+            tx.execute("DELETE FROM schema_version", []).map_err(&e)?;
+            tx.execute("INSERT INTO schema_version(version) VALUES (?1)", [v])
+                .map_err(&e)?;
+        }
+    }
+    tx.commit().map_err(&e)?;
+    Ok(conn)
+}
+
+/// A claim that checked out against the root, for the writer to record.
+#[derive(Clone, Debug)]
+pub struct ClaimJob {
+    pub address: String,
+    pub profile: String,
+    pub amount: u128,
+    pub root: String,
+    /// Amount vested now (what may be paid out now).
+    pub vested: u128,
+    pub now: i64,
+}
+
+/// What recording a claim did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// First time: recorded with this receipt.
+    Accepted { receipt: String },
+    /// The same claim again: the same receipt.
+    Duplicate { receipt: String },
+    /// A different claim for an address that already claimed: the existing receipt.
+    Conflict { receipt: String },
+    /// Claims are paused.
+    Paused,
+}
+
+enum Job {
+    Claim(ClaimJob, oneshot::Sender<Result<ClaimOutcome, String>>),
+    Pause(bool, oneshot::Sender<Result<(), String>>),
+}
+
+/// The service's handle on the ledger.
+pub struct Ledger {
+    path: PathBuf,
+    tx: mpsc::Sender<Job>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    paused: Arc<AtomicBool>,
+}
+
+/// Receipt fields other than the signature.
+#[derive(Serialize)]
+struct ReceiptBody<'a> {
+    receipt_id: &'a str,
+    campaign: &'a str,
+    address: &'a str,
+    profile: &'a str,
+    amount: String,
+    root: &'a str,
+    seq: i64,
+    claimed_at: String,
+}
+
+/// Context the writer needs to sign receipts.
+pub struct ReceiptSigner {
+    pub key: SigningKey,
+    pub campaign: String,
+}
+
+impl std::fmt::Debug for ReceiptSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.write_str("Signer { key: <redacted> }")
+    }
+}
+
+/// Receipt id: sha256 of campaign, address, profile and amount (hex, 32 digits).
+pub fn receipt_id(campaign: &str, address: &str, profile: &str, amount: u128) -> String {
+    let mut h = Sha256::new();
+    for p in [campaign, address, profile, &amount.to_string()] {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+fn make_receipt(s: &ReceiptSigner, job: &ClaimJob, seq: i64) -> String {
+    let id = receipt_id(&s.campaign, &job.address, &job.profile, job.amount);
+    let body = ReceiptBody {
+        receipt_id: &id,
+        campaign: &s.campaign,
+        address: &job.address,
+        profile: &job.profile,
+        amount: job.amount.to_string(),
+        root: &job.root,
+        seq,
+        claimed_at: crate::dist::format_time(job.now),
+    };
+    let v = serde_json::to_value(&body).expect("receipt serialises");
+    let msg = canonical_json(&v, None);
+    let sig = s.key.sign(msg.as_bytes());
+    let mut v = v;
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "public_key".into(),
+            Value::String(hex::encode(s.key.verifying_key().as_bytes())),
+        );
+        m.insert(
+            "signature".into(),
+            Value::String(hex::encode(sig.to_bytes())),
+        );
+    }
+    canonical_json(&v, None)
+}
+
+/// Check a receipt's signature: ed25519 over the canonical JSON of every field except
+/// `public_key` and `signature`. Returns the receipt as JSON.
+pub fn verify_receipt(receipt: &str, key: &ed25519_dalek::VerifyingKey) -> Result<Value, String> {
+    use ed25519_dalek::Verifier;
+    let mut v: Value = serde_json::from_str(receipt).map_err(|e| e.to_string())?;
+    let m = v.as_object_mut().ok_or("receipt is not an object")?;
+    let sig = m
+        .remove("signature")
+        .and_then(|s| s.as_str().map(String::from))
+        .ok_or("no signature")?;
+    m.remove("public_key");
+    let mut sb = [0u8; 64];
+    hex::decode_to_slice(&sig, &mut sb).map_err(|e| e.to_string())?;
+    let msg = canonical_json(&v, None);
+    key.verify(msg.as_bytes(), &ed25519_dalek::Signature::from_bytes(&sb))
+        .map_err(|_| "signature does not verify".to_string())?;
+    Ok(v)
+}
+
+fn sum_released(tx: &Connection, address: &str) -> rusqlite::Result<u128> {
+    let mut st = tx.prepare_cached("SELECT released_total FROM payouts WHERE address = ?1")?;
+    let rows = st.query_map([address], |r| r.get::<_, String>(0))?;
+    let mut max = 0u128;
+    for r in rows {
+        max = max.max(r?.parse::<u128>().unwrap_or(0));
+    }
+    Ok(max)
+}
+
+fn release(tx: &Connection, job: &ClaimJob, receipt_id: &str) -> rusqlite::Result<()> {
+    let released = sum_released(tx, &job.address)?;
+    let vested = job.vested.min(job.amount);
+    if vested > released {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO payouts(address, amount, released_total, receipt_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            job.address,
+            (vested - released).to_string(),
+            vested.to_string(),
+            receipt_id,
+            job.now
+        ])?;
+    }
+    Ok(())
+}
+
+fn record_claim(
+    tx: &Connection,
+    s: &ReceiptSigner,
+    job: &ClaimJob,
+) -> rusqlite::Result<ClaimOutcome> {
+    let existing: Option<(String, String, String, String)> = tx
+        .prepare_cached(
+            "SELECT profile, amount, receipt, receipt_id FROM claims WHERE address = ?1",
+        )?
+        .query_row([&job.address], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    if let Some((profile, amount, receipt, rid)) = existing {
+        if profile == job.profile && amount == job.amount.to_string() {
+            release(tx, job, &rid)?;
+            return Ok(ClaimOutcome::Duplicate { receipt });
+        }
+        return Ok(ClaimOutcome::Conflict { receipt });
+    }
+    let seq: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM claims")?
+        .query_row([], |r| r.get(0))?;
+    let receipt = make_receipt(s, job, seq);
+    let rid = receipt_id(&s.campaign, &job.address, &job.profile, job.amount);
+    tx.prepare_cached(
+        "INSERT INTO claims(address, profile, amount, receipt_id, receipt, seq, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        job.address,
+        job.profile,
+        job.amount.to_string(),
+        rid,
+        receipt,
+        seq,
+        job.now
+    ])?;
+    release(tx, job, &rid)?;
+    Ok(ClaimOutcome::Accepted { receipt })
+}
+
+fn read_paused(conn: &Connection) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = 'paused'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .as_deref()
+        == Some("true"))
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    signer: ReceiptSigner,
+    mut rx: mpsc::Receiver<Job>,
+    paused: Arc<AtomicBool>,
+) {
+    const MAX_GROUP: usize = 512;
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.blocking_recv() {
+        jobs.push(first);
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut results: Vec<Result<Option<ClaimOutcome>, String>> = Vec::with_capacity(jobs.len());
+        let outcome: rusqlite::Result<()> = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut is_paused = paused.load(Ordering::SeqCst);
+            for j in &jobs {
+                match j {
+                    Job::Claim(c, _) => {
+                        if is_paused {
+                            results.push(Ok(Some(ClaimOutcome::Paused)));
+                        } else {
+                            results.push(Ok(Some(record_claim(&tx, &signer, c)?)));
+                        }
+                    }
+                    Job::Pause(p, _) => {
+                        tx.execute(
+                            "INSERT INTO settings(key, value) VALUES ('paused', ?1)
+                             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                            [if *p { "true" } else { "false" }],
+                        )?;
+                        is_paused = *p;
+                        results.push(Ok(None));
+                    }
+                }
+            }
+            tx.commit()?;
+            paused.store(is_paused, Ordering::SeqCst);
+            Ok(())
+        })();
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "ledger transaction failed; claims in it were not recorded");
+            results = jobs.iter().map(|_| Err(format!("ledger: {e}"))).collect();
+            if let Ok(p) = read_paused(&conn) {
+                paused.store(p, Ordering::SeqCst);
+            }
+        }
+        for (j, r) in jobs.drain(..).zip(results) {
+            match j {
+                Job::Claim(_, reply) => {
+                    let _ = reply.send(r.and_then(|o| o.ok_or_else(|| "no outcome".to_string())));
+                }
+                Job::Pause(_, reply) => {
+                    let _ = reply.send(r.map(|_| ()));
+                }
+            }
+        }
+    }
+}
+
+/// A claim's status as stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClaimStatus {
+    pub address: String,
+    pub profile: String,
+    pub amount: String,
+    pub receipt: Value,
+    pub released: String,
+    pub created_at: i64,
+}
+
+impl Ledger {
+    /// Open the ledger and start its writer thread.
+    pub fn start(path: &Path, signer: ReceiptSigner, readers: usize) -> Result<Ledger> {
+        let conn = open(path)?;
+        let e = db_err(path);
+        let pinned: Option<String> = conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'campaign'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&e)?;
+        match pinned {
+            None => {
+                conn.execute(
+                    "INSERT INTO settings(key, value) VALUES ('campaign', ?1)",
+                    [&signer.campaign],
+                )
+                .map_err(&e)?;
+            }
+            Some(c) if c == signer.campaign => {}
+            Some(c) => {
+                return Err(ClaimError::Ledger {
+                    path: path.to_path_buf(),
+                    msg: format!(
+                        "this ledger belongs to campaign {c:?}, not {:?}; use another --db",
+                        signer.campaign
+                    ),
+                })
+            }
+        }
+        let paused = Arc::new(AtomicBool::new(read_paused(&conn).map_err(&e)?));
+        let mut rs = Vec::new();
+        for _ in 0..readers.max(1) {
+            let c = Connection::open(path).map_err(&e)?;
+            c.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(&e)?;
+            rs.push(Mutex::new(c));
+        }
+        let (tx, rx) = mpsc::channel(16_384);
+        let p2 = paused.clone();
+        std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer_loop(conn, signer, rx, p2))
+            .map_err(|e| ClaimError::io(path, e))?;
+        Ok(Ledger {
+            path: path.to_path_buf(),
+            tx,
+            readers: rs,
+            next_reader: AtomicUsize::new(0),
+            paused,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether claims are paused.
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Record a claim (durably, before returning).
+    pub async fn claim(&self, job: ClaimJob) -> Result<ClaimOutcome, String> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Claim(job, tx))
+            .await
+            .map_err(|_| "ledger writer stopped".to_string())?;
+        rx.await.map_err(|_| "ledger writer stopped".to_string())?
+    }
+
+    /// Pause or resume claims (durably).
+    pub async fn set_paused(&self, paused: bool) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Pause(paused, tx))
+            .await
+            .map_err(|_| "ledger writer stopped".to_string())?;
+        rx.await.map_err(|_| "ledger writer stopped".to_string())?
+    }
+
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, String> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let c = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+        f(&c).map_err(|e| format!("ledger: {e}"))
+    }
+
+    /// The stored claim of `address`, if any.
+    pub fn status(&self, address: &str) -> Result<Option<ClaimStatus>, String> {
+        self.with_reader(|c| {
+            let row: Option<(String, String, String, i64)> = c
+                .prepare_cached(
+                    "SELECT profile, amount, receipt, created_at FROM claims WHERE address = ?1",
+                )?
+                .query_row([address], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?;
+            let Some((profile, amount, receipt, created_at)) = row else {
+                return Ok(None);
+            };
+            let released = sum_released(c, address)?;
+            Ok(Some(ClaimStatus {
+                address: address.to_string(),
+                profile,
+                amount,
+                receipt: serde_json::from_str(&receipt).unwrap_or(Value::Null),
+                released: released.to_string(),
+                created_at,
+            }))
+        })
+    }
+
+    /// Every claim and payout row, for the admin export.
+    pub fn export(&self) -> Result<Value, String> {
+        self.with_reader(ledger_json)
+    }
+
+    /// Whether the ledger answers.
+    pub fn ping(&self) -> bool {
+        self.with_reader(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+            .is_ok()
+    }
+}
+
+fn ledger_json(c: &Connection) -> rusqlite::Result<Value> {
+    let mut claims = Vec::new();
+    let mut st = c.prepare("SELECT receipt FROM claims ORDER BY seq")?;
+    for r in st.query_map([], |r| r.get::<_, String>(0))? {
+        claims.push(serde_json::from_str::<Value>(&r?).unwrap_or(Value::Null));
+    }
+    let mut payouts = Vec::new();
+    let mut st = c.prepare(
+        "SELECT id, address, amount, released_total, receipt_id, created_at, batch FROM payouts ORDER BY id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(json!({
+            "id": r.get::<_, i64>(0)?,
+            "address": r.get::<_, String>(1)?,
+            "amount": r.get::<_, String>(2)?,
+            "released_total": r.get::<_, String>(3)?,
+            "receipt_id": r.get::<_, String>(4)?,
+            "created_at": r.get::<_, i64>(5)?,
+            "batch": r.get::<_, Option<i64>>(6)?,
+        }))
+    })?;
+    for r in rows {
+        payouts.push(r?);
+    }
+    Ok(json!({"claims": claims, "payouts": payouts}))
+}
+
+/// Every claim and payout row of the ledger at `db` as JSON `{claims: [receipt…], payouts: […]}`.
+pub fn read_ledger(db: &Path) -> Result<Value> {
+    let c = open(db)?;
+    ledger_json(&c).map_err(db_err(db))
+}
+
+/// The chain a payout batch is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chain {
+    /// `credits.aleo transfer_public <address> <amount>u64` lines (amounts in microcredits).
+    Aleo,
+    /// CSV `address,amount` for EVM batch-transfer tooling.
+    Evm,
+    /// CSV `address,amount` for Solana tooling.
+    Solana,
+}
+
+impl std::str::FromStr for Chain {
+    type Err = ClaimError;
+    fn from_str(s: &str) -> Result<Chain> {
+        match s {
+            "aleo" => Ok(Chain::Aleo),
+            "evm" => Ok(Chain::Evm),
+            "solana" => Ok(Chain::Solana),
+            other => Err(ClaimError::Config(format!(
+                "unknown chain {other:?} (expected aleo, evm or solana)"
+            ))),
+        }
+    }
+}
+
+impl Chain {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Chain::Aleo => "aleo",
+            Chain::Evm => "evm",
+            Chain::Solana => "solana",
+        }
+    }
+    fn ext(&self) -> &'static str {
+        match self {
+            Chain::Aleo => "txt",
+            _ => "csv",
+        }
+    }
+}
+
+/// What [`export_payouts`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportSummary {
+    /// Batch number (0 when there was nothing to export).
+    pub batch: i64,
+    pub rows: u64,
+    /// Sum of the batch, base units.
+    pub total: String,
+    /// The batch file (None when there was nothing to export).
+    pub path: Option<PathBuf>,
+}
+
+type PayoutRow = (i64, String, String);
+
+fn payout_rows(c: &Connection, batch: Option<i64>) -> rusqlite::Result<Vec<PayoutRow>> {
+    let sql = if batch.is_some() {
+        "SELECT id, address, amount FROM payouts WHERE batch = ?1 ORDER BY id"
+    } else {
+        "SELECT id, address, amount FROM payouts WHERE batch IS NULL AND ?1 IS NULL ORDER BY id"
+    };
+    let mut st = c.prepare(sql)?;
+    let rows = st.query_map([batch], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect()
+}
+
+/// The batch file for `rows`; an error names the first row the chain cannot pay.
+fn render(rows: &[PayoutRow], chain: Chain) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    if chain != Chain::Aleo {
+        out.extend_from_slice(b"address,amount\n");
+    }
+    for (id, address, amount) in rows {
+        match chain {
+            Chain::Aleo => {
+                if !address.starts_with("aleo1") {
+                    return Err(format!(
+                        "payout {id}: {address} is not an Aleo address; export it with the chain its profile pays on"
+                    ));
+                }
+                let a: u64 = amount.parse().map_err(|_| {
+                    format!("payout {id}: amount {amount} does not fit u64 microcredits")
+                })?;
+                out.extend_from_slice(
+                    format!("credits.aleo transfer_public {address} {a}u64\n").as_bytes(),
+                );
+            }
+            _ => out.extend_from_slice(format!("{address},{amount}\n").as_bytes()),
+        }
+    }
+    Ok(out)
+}
+
+/// Export every payout row not yet exported into one batch file in `out_dir`
+/// (`payouts-<batch>.txt` for Aleo: `credits.aleo transfer_public <address> <amount>u64` lines;
+/// `payouts-<batch>.csv` otherwise), and mark the rows as exported, so each row is exported
+/// exactly once.
+///
+/// Crash-safe: rows are first assigned to a batch in one transaction; the file is then written
+/// atomically from the batch's rows and the batch marked written. If the process dies between
+/// the two, the next call rewrites the same batch (same rows, same bytes) before starting a
+/// new one.
+pub fn export_payouts(db: &Path, out_dir: &Path, chain: Chain) -> Result<ExportSummary> {
+    let e = db_err(db);
+    let mut c = open(db)?;
+    std::fs::create_dir_all(out_dir).map_err(|er| ClaimError::io(out_dir, er))?;
+    let now = now_secs();
+    // A batch assigned but not written (crash): finish it first.
+    let pending: Option<(i64, String, String)> = c
+        .query_row(
+            "SELECT id, chain, path FROM batches WHERE written_at IS NULL ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(&e)?;
+    let (batch, chain, path) = match pending {
+        Some((id, ch, p)) => (id, ch.parse::<Chain>()?, PathBuf::from(p)),
+        None => {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&e)?;
+            let n: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM payouts WHERE batch IS NULL",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(&e)?;
+            if n == 0 {
+                return Ok(ExportSummary {
+                    batch: 0,
+                    rows: 0,
+                    total: "0".into(),
+                    path: None,
+                });
+            }
+            // Check every row can be paid on this chain before assigning any.
+            let rows = payout_rows(&tx, None).map_err(&e)?;
+            render(&rows, chain).map_err(|m| ClaimError::Ledger {
+                path: db.to_path_buf(),
+                msg: m,
+            })?;
+            let id: i64 = tx
+                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM batches", [], |r| {
+                    r.get(0)
+                })
+                .map_err(&e)?;
+            let path = out_dir.join(format!("payouts-{id:06}.{}", chain.ext()));
+            tx.execute("UPDATE payouts SET batch = ?1 WHERE batch IS NULL", [id])
+                .map_err(&e)?;
+            let total = sum_amounts(&tx, id).map_err(&e)?;
+            tx.execute(
+                "INSERT INTO batches(id, chain, path, rows, total, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, chain.name(), path.to_string_lossy(), n, total.to_string(), now],
+            )
+            .map_err(&e)?;
+            tx.commit().map_err(&e)?;
+            (id, chain, path)
+        }
+    };
+    let rows = payout_rows(&c, Some(batch)).map_err(&e)?;
+    let bytes = render(&rows, chain).map_err(|m| ClaimError::Ledger {
+        path: db.to_path_buf(),
+        msg: m,
+    })?;
+    fairdrop_core::fsutil::write_atomic(&path, &bytes).map_err(|er| ClaimError::io(&path, er))?;
+    let (rows, total): (i64, String) = c
+        .query_row(
+            "SELECT rows, total FROM batches WHERE id = ?1",
+            [batch],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(&e)?;
+    c.execute(
+        "UPDATE batches SET written_at = ?1 WHERE id = ?2",
+        params![now, batch],
+    )
+    .map_err(&e)?;
+    Ok(ExportSummary {
+        batch,
+        rows: rows as u64,
+        total,
+        path: Some(path),
+    })
+}
+
+fn sum_amounts(c: &Connection, batch: i64) -> rusqlite::Result<u128> {
+    let mut st = c.prepare("SELECT amount FROM payouts WHERE batch = ?1")?;
+    let mut t = 0u128;
+    for r in st.query_map([batch], |r| r.get::<_, String>(0))? {
+        t = t.saturating_add(r?.parse::<u128>().unwrap_or(0));
+    }
+    Ok(t)
+}
+
+/// What [`clawback_report`] found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClawbackReport {
+    pub campaign: String,
+    pub deadline: String,
+    /// True once the deadline has passed (the figures are final).
+    pub after_deadline: bool,
+    /// Pool in base units.
+    pub pool: String,
+    /// Wallets with an allocation (manifest `counts.claims`, else the largest proof store).
+    pub allocated_wallets: u64,
+    pub claimed_wallets: u64,
+    pub unclaimed_wallets: u64,
+    /// Sum of claimed entitlements.
+    pub claimed: String,
+    /// pool − claimed: what the operator can claw back after the deadline.
+    pub unclaimed: String,
+    /// Sum of payout rows written (vested and released).
+    pub released: String,
+}
+
+/// Total what was not claimed: pool minus claimed entitlements, counts of wallets.
+pub fn clawback_report(db: &Path, dist: &Path) -> Result<ClawbackReport> {
+    let d = crate::dist::Dist::load(dist, None)?;
+    let c = open(db)?;
+    let e = db_err(db);
+    let mut claimed = 0u128;
+    let mut n = 0u64;
+    let mut st = c.prepare("SELECT amount FROM claims").map_err(&e)?;
+    for r in st.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
+        claimed = claimed.saturating_add(r.map_err(&e)?.parse::<u128>().unwrap_or(0));
+        n += 1;
+    }
+    let mut released = 0u128;
+    let mut st = c.prepare("SELECT amount FROM payouts").map_err(&e)?;
+    for r in st.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
+        released = released.saturating_add(r.map_err(&e)?.parse::<u128>().unwrap_or(0));
+    }
+    let pool = fairdrop_core::parse_amount(&d.campaign.pool).unwrap_or(0);
+    let allocated = d
+        .manifest
+        .counts
+        .get("claims")
+        .copied()
+        .unwrap_or_else(|| d.checkers.iter().map(|c| c.claims()).max().unwrap_or(0));
+    Ok(ClawbackReport {
+        campaign: d.campaign.id.clone(),
+        deadline: d.campaign.claim.deadline.clone(),
+        after_deadline: now_secs() >= d.deadline,
+        pool: pool.to_string(),
+        allocated_wallets: allocated,
+        claimed_wallets: n,
+        unclaimed_wallets: allocated.saturating_sub(n),
+        claimed: claimed.to_string(),
+        unclaimed: pool.saturating_sub(claimed).to_string(),
+        released: released.to_string(),
+    })
+}
+
+/// Unix seconds now.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
