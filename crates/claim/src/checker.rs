@@ -207,3 +207,113 @@ impl ProofChecker for StoreChecker {
         )))
     }
 }
+
+/// [`ProofChecker`] for the `aleo` profile (Poseidon over BLS12-377, depth 24,
+/// `fairdrop_zk::aleo`), loaded from `proofs-aleo.jsonl` (one `AleoProof` per claim).
+pub struct AleoChecker {
+    root: fairdrop_zk::Fr,
+    root_hex: String,
+    claims: std::collections::HashMap<String, fairdrop_zk::aleo::AleoProof>,
+}
+
+impl AleoChecker {
+    /// Load the proofs and check each one against `root_hex` (the manifest's root).
+    pub fn load(path: &std::path::Path, root_hex: &str) -> Result<AleoChecker, String> {
+        let root =
+            fairdrop_zk::fe_from_hex(root_hex).map_err(|e| format!("aleo root {root_hex}: {e}"))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut claims = std::collections::HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let p: fairdrop_zk::aleo::AleoProof = serde_json::from_str(line)
+                .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+            fairdrop_zk::aleo::verify_aleo_proof(&root, &p)
+                .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+            claims.insert(p.address.clone(), p);
+        }
+        Ok(AleoChecker {
+            root,
+            root_hex: fairdrop_zk::fe_to_hex(&root),
+            claims,
+        })
+    }
+}
+
+impl ProofChecker for AleoChecker {
+    fn profile(&self) -> &str {
+        "aleo"
+    }
+    fn root(&self) -> String {
+        self.root_hex.clone()
+    }
+    fn claims(&self) -> u64 {
+        self.claims.len() as u64
+    }
+    fn canonical(&self, address: &str) -> Result<String, String> {
+        match fairdrop_core::Address::parse(address) {
+            Ok(a) if a.is_aleo() => Ok(a.to_string()),
+            Ok(_) => Err("the aleo profile takes Aleo addresses (aleo1…)".into()),
+            Err(e) => Err(format!("{e} ({})", e.rule())),
+        }
+    }
+    fn lookup(&self, canonical: &str) -> Option<Entitlement> {
+        let p = self.claims.get(canonical)?;
+        Some(Entitlement {
+            amount: p.amount as u128,
+            index: p.path.index,
+            proof: p.path.siblings.iter().map(fairdrop_zk::fe_to_hex).collect(),
+        })
+    }
+    fn verify(
+        &self,
+        canonical: &str,
+        amount: u128,
+        proof: &[String],
+    ) -> Result<Entitlement, CheckError> {
+        let stored = self.claims.get(canonical).ok_or_else(|| {
+            CheckError::NotEligible(format!(
+                "{canonical} has no allocation under the aleo profile"
+            ))
+        })?;
+        if proof.len() != stored.path.siblings.len() {
+            return Err(CheckError::ProofLength(format!(
+                "the proof has {} elements, the aleo profile needs exactly {}",
+                proof.len(),
+                stored.path.siblings.len()
+            )));
+        }
+        let amount64 = u64::try_from(amount)
+            .map_err(|_| CheckError::Amount(format!("{amount} exceeds u64 microcredits")))?;
+        let mut siblings = Vec::with_capacity(proof.len());
+        for (i, s) in proof.iter().enumerate() {
+            siblings.push(
+                fairdrop_zk::fe_from_hex(s)
+                    .map_err(|e| CheckError::ProofFormat(format!("proof[{i}]: {e}")))?,
+            );
+        }
+        let addr = fairdrop_core::Address::parse(canonical)
+            .map_err(|e| CheckError::Address(e.to_string()))?;
+        let leaf = fairdrop_zk::aleo::aleo_leaf(&addr, amount64)
+            .map_err(|e| CheckError::Address(e.to_string()))?;
+        let p = fairdrop_zk::aleo::AleoProof {
+            address: canonical.to_string(),
+            amount: amount64,
+            leaf,
+            path: fairdrop_zk::MerklePath {
+                index: stored.path.index,
+                siblings,
+            },
+        };
+        match fairdrop_zk::aleo::verify_aleo_proof(&self.root, &p) {
+            Ok(()) => Ok(Entitlement {
+                amount,
+                index: stored.path.index,
+                proof: proof.to_vec(),
+            }),
+            Err(e) if amount64 != stored.amount => Err(CheckError::Amount(format!(
+                "{canonical} is owed {}, not {amount} ({e})",
+                stored.amount
+            ))),
+            Err(e) => Err(CheckError::Proof(e.to_string())),
+        }
+    }
+}

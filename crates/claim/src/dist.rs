@@ -505,7 +505,10 @@ impl Dist {
         let mut checkers: Vec<Arc<dyn ProofChecker>> = Vec::new();
         for (profile, root) in &manifest.roots {
             if profile == "aleo" {
-                // Plugged in by the zk crate through Dist::add_checker.
+                let apath = dir.join("proofs-aleo.jsonl");
+                let c = crate::checker::AleoChecker::load(&apath, root)
+                    .map_err(|m| ClaimError::dist(&apath, m))?;
+                checkers.push(Arc::new(c));
                 continue;
             }
             let spath = dir.join(format!("proofs-{profile}.bin"));

@@ -37,6 +37,9 @@ enum Command {
     Verify(cmd::merkle::VerifyArgs),
     Keygen(cmd::merkle::KeygenArgs),
     VerifyManifest(cmd::merkle::VerifyManifestArgs),
+    Serve(cmd::serve::Args),
+    Payouts(cmd::serve::PayoutArgs),
+    ClawbackReport(cmd::serve::ClawbackArgs),
     Zk(cmd::zk::Args),
     Demo(cmd::demo::Args),
 }
@@ -67,6 +70,9 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::merkle::verify(a),
         Command::Keygen(a) => cmd::merkle::keygen(a),
         Command::VerifyManifest(a) => cmd::merkle::verify_manifest(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Payouts(a) => cmd::serve::payouts(a),
+        Command::ClawbackReport(a) => cmd::serve::clawback(a),
         Command::Zk(a) => cmd::zk::run(a),
         Command::Demo(a) => cmd::demo::run(a),
     };

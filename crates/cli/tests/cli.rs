@@ -211,3 +211,127 @@ fn zk_private_claim_flow_and_redirect_rejected() {
         .unwrap();
     assert_eq!(v.status.code(), Some(1));
 }
+
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The seed's campaign end to end through the binary: demo → serve → eligibility → claim with
+/// the aleo (Poseidon) proof → same claim again → forged amount refused → payout exported once.
+#[test]
+fn demo_then_serve_and_claim_with_the_aleo_profile() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("dist");
+    let demo = bin()
+        .args(["demo", "--wallets", "1500", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = bin()
+        .args(["serve", "--dist"])
+        .arg(out.join("run"))
+        .arg("--key")
+        .arg(out.join("world/keys/campaign.key"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let result = std::panic::catch_unwind(|| {
+        assert!(up, "server did not start");
+        let allocs = std::fs::read_to_string(out.join("run/allocations.csv")).unwrap();
+        let addr = allocs
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string();
+        let (st, body) = http(port, "GET", &format!("/v1/eligibility/{addr}"), "");
+        assert_eq!(st, 200, "{body}");
+        let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(e["eligible"], true);
+        let claim = serde_json::json!({"address": addr, "amount": e["amount"], "profile": "aleo", "proof": e["proofs"]["aleo"]["proof"]});
+        let (st, first) = http(port, "POST", "/v1/claims", &claim.to_string());
+        assert_eq!(st, 201, "{first}");
+        let (st, again) = http(port, "POST", "/v1/claims", &claim.to_string());
+        assert_eq!(st, 200, "{again}");
+        let r1: serde_json::Value = serde_json::from_str(&first).unwrap();
+        let r2: serde_json::Value = serde_json::from_str(&again).unwrap();
+        assert_eq!(
+            r1["receipt"], r2["receipt"],
+            "the same claim gets the same receipt"
+        );
+        let amount: u128 = e["amount"].as_str().unwrap().parse().unwrap();
+        let forged = serde_json::json!({"address": addr, "amount": (amount + 1).to_string(), "profile": "aleo", "proof": e["proofs"]["aleo"]["proof"]});
+        let (st, body) = http(port, "POST", "/v1/claims", &forged.to_string());
+        assert!((400..500).contains(&st), "{st} {body}");
+        let (st, _) = http(port, "GET", "/v1/eligibility/aleo1notanaddress", "");
+        assert_eq!(st, 400);
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    result.unwrap();
+    let pay = d.path().join("payouts");
+    let ex = bin()
+        .args(["payouts", "export", "--chain", "aleo", "--db"])
+        .arg(out.join("claims.db"))
+        .arg("--out")
+        .arg(&pay)
+        .output()
+        .unwrap();
+    assert!(
+        ex.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ex.stderr)
+    );
+    let files: Vec<_> = std::fs::read_dir(&pay).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert_eq!(text.lines().count(), 1, "one claim, one payout: {text}");
+    assert!(text.starts_with("credits.aleo transfer_public aleo1"));
+    // A second export finds nothing new.
+    let ex = bin()
+        .args(["payouts", "export", "--chain", "aleo", "--db"])
+        .arg(out.join("claims.db"))
+        .arg("--out")
+        .arg(&pay)
+        .output()
+        .unwrap();
+    assert!(ex.status.success());
+    assert_eq!(std::fs::read_dir(&pay).unwrap().count(), 1);
+}

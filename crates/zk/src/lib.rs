@@ -95,7 +95,8 @@ pub mod poseidon;
 pub mod private;
 pub mod tree;
 
-use ark_bls12_377::Fr;
+/// The BLS12-377 scalar field (the base field of Edwards-BLS12-377).
+pub use ark_bls12_377::Fr;
 use ark_ff::{BigInteger, PrimeField};
 
 pub use aleo::{

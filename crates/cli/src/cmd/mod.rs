@@ -4,6 +4,7 @@ pub mod features;
 pub mod ingest;
 pub mod merkle;
 pub mod run;
+pub mod serve;
 pub mod simulate;
 pub mod sybil;
 pub mod zk;
