@@ -11,7 +11,7 @@ use fairdrop_core::Address;
 use fairdrop_policy::campaign::Campaign;
 use fairdrop_policy::score::Reason;
 use fairdrop_sybil::detect::{detect, Appeals, Config};
-use fairdrop_sybil::input::SybilInput;
+use fairdrop_sybil::input::{FxMap, SybilInput};
 use fairdrop_table::EventReader;
 
 use crate::{RunError, WalletState};
@@ -32,7 +32,8 @@ pub fn run(
         Address::parse_trusted(s)
             .map_err(|e| RunError::Sybil(format!("{}: bad address {s:?}: {e}", events.display())))
     };
-    let mut cache: HashMap<String, u32> = HashMap::new();
+    // FxHash: one lookup per row and column at tens of millions of rows.
+    let mut cache: FxMap<String, u32> = FxMap::default();
     let mut wid = |input: &mut SybilInput, s: &str| -> Result<u32, RunError> {
         if let Some(&i) = cache.get(s) {
             return Ok(i);

@@ -93,22 +93,43 @@ fn token(bucket: i64, action: SymbolId, program: Option<SymbolId>, amount: u32) 
     mix(h ^ amount as u64)
 }
 
-/// Activity rows grouped by wallet (sorted by wallet, then time), as index ranges.
-fn by_wallet(activity: &[Activity]) -> Vec<Activity> {
-    let mut v = activity.to_vec();
-    v.sort_by(|a, b| {
-        (a.wallet, a.timestamp, a.action, a.program, a.amount).cmp(&(
-            b.wallet,
-            b.timestamp,
-            b.action,
-            b.program,
-            b.amount,
-        ))
-    });
+/// A compact activity row for the signals that need no exact amount (24 bytes instead of an
+/// [`Activity`]'s 64): at tens of millions of rows this is most of the detector's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Row {
+    pub wallet: WalletId,
+    pub timestamp: i64,
+    pub action: SymbolId,
+    /// `u32::MAX` when there is no program.
+    pub program: SymbolId,
+    /// [`amount_bucket`] of the amount.
+    pub amount: u32,
+}
+
+impl Row {
+    pub fn of(a: &Activity) -> Row {
+        Row {
+            wallet: a.wallet,
+            timestamp: a.timestamp,
+            action: a.action,
+            program: a.program.unwrap_or(u32::MAX),
+            amount: amount_bucket(a.amount),
+        }
+    }
+
+    fn program(&self) -> Option<SymbolId> {
+        (self.program != u32::MAX).then_some(self.program)
+    }
+}
+
+/// Compact rows sorted by wallet, then time (then action, program, amount bucket).
+pub fn sorted_rows<'a>(activity: impl IntoIterator<Item = &'a Activity>) -> Vec<Row> {
+    let mut v: Vec<Row> = activity.into_iter().map(Row::of).collect();
+    v.sort_unstable();
     v
 }
 
-fn runs(v: &[Activity]) -> impl Iterator<Item = &[Activity]> {
+fn runs(v: &[Row]) -> impl Iterator<Item = &[Row]> {
     v.chunk_by(|a, b| a.wallet == b.wallet)
 }
 
@@ -143,40 +164,63 @@ fn finish_groups(
 
 /// Lockstep groups (MinHash/LSH over time-bucketed (action, program, amount) shingles).
 pub fn lockstep_groups(activity: &[Activity], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
+    lockstep_groups_sorted(&sorted_rows(activity), cfg)
+}
+
+/// [`lockstep_groups`] over rows from [`sorted_rows`].
+pub fn lockstep_groups_sorted(sorted: &[Row], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
     let window = cfg.lockstep_window.max(1);
     let k = (cfg.lsh_bands * cfg.lsh_rows).clamp(1, 1024);
     let rows = cfg.lsh_rows.max(1);
     let bands = k / rows;
-    let sorted = by_wallet(activity);
-    let mut members: Vec<WalletId> = Vec::new();
-    let mut sigs: Vec<u64> = Vec::new();
-    let mut shingles: Vec<u64> = Vec::new();
-    for run in runs(&sorted) {
-        if run.len() < cfg.lockstep_min_events.max(1) {
-            continue;
+    // Per signature slot a (xor, odd multiplier) pair: a permutation of the (already mixed)
+    // shingle tokens, cheaper than a full mix per slot.
+    let seeds: Vec<(u64, u64)> = (0..k as u64)
+        .map(|j| {
+            let a = mix(j.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5bd1_e995);
+            (a, mix(a ^ 0x2545_f491_4f6c_dd1d) | 1)
+        })
+        .collect();
+    let wallet_runs: Vec<&[Row]> = runs(sorted)
+        .filter(|r| r.len() >= cfg.lockstep_min_events.max(1))
+        .collect();
+    let members: Vec<WalletId> = wallet_runs.iter().map(|r| r[0].wallet).collect();
+    // Signatures, computed in parallel over fixed slices of wallets (each wallet's signature
+    // depends only on its rows, so the result does not depend on the threads).
+    let mut sigs: Vec<u64> = vec![u64::MAX; wallet_runs.len() * k];
+    let threads = std::thread::available_parallelism()
+        .map(|x| x.get())
+        .unwrap_or(1)
+        .clamp(1, 16);
+    let per = wallet_runs.len().div_ceil(threads).max(1);
+    std::thread::scope(|sc| {
+        for (part, out) in wallet_runs.chunks(per).zip(sigs.chunks_mut(per * k)) {
+            let seeds = &seeds;
+            sc.spawn(move || {
+                let mut shingles: Vec<u64> = Vec::new();
+                for (run, sig) in part.iter().zip(out.chunks_mut(k)) {
+                    shingles.clear();
+                    for a in run.iter() {
+                        // Two bucketings offset by half a window, so neighbours across a
+                        // boundary meet.
+                        let b0 = a.timestamp.div_euclid(window);
+                        let b1 = (a.timestamp + window / 2).div_euclid(window);
+                        shingles.push(token(b0 * 2, a.action, a.program(), a.amount));
+                        shingles.push(token(b1 * 2 + 1, a.action, a.program(), a.amount));
+                    }
+                    shingles.sort_unstable();
+                    shingles.dedup();
+                    for (slot, &(x, m)) in sig.iter_mut().zip(seeds) {
+                        *slot = shingles
+                            .iter()
+                            .map(|&s| (s ^ x).wrapping_mul(m))
+                            .min()
+                            .unwrap_or(u64::MAX);
+                    }
+                }
+            });
         }
-        shingles.clear();
-        for a in run {
-            let amt = amount_bucket(a.amount);
-            // Two bucketings offset by half a window, so neighbours across a boundary meet.
-            let b0 = a.timestamp.div_euclid(window);
-            let b1 = (a.timestamp + window / 2).div_euclid(window);
-            shingles.push(token(b0 * 2, a.action, a.program, amt));
-            shingles.push(token(b1 * 2 + 1, a.action, a.program, amt));
-        }
-        shingles.sort_unstable();
-        shingles.dedup();
-        members.push(run[0].wallet);
-        for j in 0..k as u64 {
-            let seed = mix(j.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5bd1_e995);
-            let m = shingles
-                .iter()
-                .map(|&s| mix(s ^ seed))
-                .min()
-                .unwrap_or(u64::MAX);
-            sigs.push(m);
-        }
-    }
+    });
     let n = members.len();
     let sig = |i: usize| &sigs[i * k..(i + 1) * k];
     let similar = |i: usize, j: usize| {
@@ -248,13 +292,20 @@ pub fn sync_first_activity_groups(
     activity: &[Activity],
     cfg: &BehaviourConfig,
 ) -> Vec<Vec<WalletId>> {
+    sync_first_activity_groups_sorted(&sorted_rows(activity), cfg)
+}
+
+/// [`sync_first_activity_groups`] over rows from [`sorted_rows`].
+pub fn sync_first_activity_groups_sorted(
+    sorted: &[Row],
+    cfg: &BehaviourConfig,
+) -> Vec<Vec<WalletId>> {
     let window = cfg.first_activity_window.max(1);
-    let sorted = by_wallet(activity);
-    let mut keyed: Vec<FirstKey> = runs(&sorted)
+    let mut keyed: Vec<FirstKey> = runs(sorted)
         .map(|r| {
             let a = r[0];
             (
-                (a.action, a.program, a.timestamp.div_euclid(window)),
+                (a.action, a.program(), a.timestamp.div_euclid(window)),
                 a.wallet,
             )
         })

@@ -29,10 +29,17 @@ pub enum Signal {
     /// Sends its last value to the same low fan-in address (e.g. an exchange deposit
     /// address) as others.
     SharedSweep,
+    /// Got its first value from the same (non-hub) funder *and* sent its last value to the
+    /// same (non-hub) target as at least `min_cluster_candidates` others: a star farm's
+    /// funder → wallets → collector. (Event data; needs the funder and the sweep target.)
+    FunderSweepPair,
+    /// A relay of value: each wallet's first value came from the previous one, and its last
+    /// value went to the next one (a funding chain A → B → C → …).
+    FundingChain,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 7] = [
+    pub const ALL: [Signal; 9] = [
         Signal::TransferGraph,
         Signal::FunderStar,
         Signal::SweepStar,
@@ -40,6 +47,8 @@ impl Signal {
         Signal::SameAmountBridge,
         Signal::SyncFirstActivity,
         Signal::SharedSweep,
+        Signal::FunderSweepPair,
+        Signal::FundingChain,
     ];
 
     pub fn code(self) -> &'static str {
@@ -51,6 +60,8 @@ impl Signal {
             Signal::SameAmountBridge => "same_amount_bridge",
             Signal::SyncFirstActivity => "sync_first_activity",
             Signal::SharedSweep => "shared_sweep",
+            Signal::FunderSweepPair => "funder_sweep_pair",
+            Signal::FundingChain => "funding_chain",
         }
     }
 
@@ -68,6 +79,8 @@ impl Signal {
             Signal::SameAmountBridge => 0.6,
             Signal::SyncFirstActivity => 0.3,
             Signal::SharedSweep => 0.6,
+            Signal::FunderSweepPair => 0.8,
+            Signal::FundingChain => 0.8,
         }
     }
 }
@@ -147,7 +160,8 @@ pub struct Appeals {
 }
 
 /// Detector settings. [`Config::hop_method`] reproduces the Hop team's method;
-/// [`Config::default`] is the tuned detector.
+/// [`Config::default`] is the detector tuned for edge lists without timestamps (Hop);
+/// [`Config::for_events`] the one for canonical events (timestamps, amounts, activity).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// A graph cluster needs at least this many candidate wallets (Hop: 8).
@@ -177,9 +191,56 @@ pub struct Config {
     /// Behaviour signals (used when activity rows are given).
     pub behaviour: BehaviourConfig,
     pub actions: ActionPolicy,
+    /// Cluster on connected components of the transfer graph (the Hop method and the tuned
+    /// edge-only detector). Off for event data, where ordinary transfers between honest
+    /// users chain them into giant components; the role rules below replace it.
+    pub transfer_components: bool,
+    /// [`Signal::FunderSweepPair`]: group candidates by (first funder, last recipient),
+    /// both non-hub; a group of at least `min_cluster_candidates` is a farm.
+    pub funder_sweep_pairs: bool,
+    /// [`Signal::FundingChain`]: components of relay edges (u's last recipient is v and v's
+    /// first sender is u) with at least `min_cluster_candidates` candidates.
+    pub funding_chains: bool,
+    /// Which behaviour signals may form a cluster on their own. The others (weaker: a
+    /// coincidence among many honest wallets is possible) only add evidence to wallets that
+    /// a standalone signal already flagged. `None` = all of them (the original behaviour).
+    pub standalone_behaviour: Option<Vec<Signal>>,
+    /// Every merged cluster needs at least `min_cluster_candidates` candidates (otherwise
+    /// only graph clusters do).
+    pub min_size_everywhere: bool,
+    /// Role patterns (funder/sweep pairs, funding chains) are sized by all their wallets,
+    /// not only candidates: a farm of 40 wallets of which 3 passed the gates is still a farm
+    /// of 40, and those 3 are flagged.
+    pub role_size_all_wallets: bool,
 }
 
 impl Config {
+    /// The detector for canonical events (timestamps, amounts, activity): clusters come from
+    /// roles, not from every transfer: wallets sharing a non-hub funder *and* a non-hub sweep
+    /// target ([`Signal::FunderSweepPair`]), relay chains ([`Signal::FundingChain`]), and
+    /// lockstep behaviour (MinHash/LSH over time-bucketed shingles); same-amount bridging,
+    /// synchronised first activity and shared sweeps only add evidence. Every cluster needs
+    /// `min_cluster_candidates` candidates. Tuned on the simulator's truth (seed 2024), see
+    /// the crate documentation for figures.
+    pub fn for_events(min_cluster_candidates: usize) -> Self {
+        Config {
+            min_cluster_candidates,
+            auto_hub_min_degree: 1000,
+            auto_hub_factor: 10.0,
+            transfer_components: false,
+            funder_sweep_pairs: true,
+            funding_chains: true,
+            standalone_behaviour: Some(vec![Signal::Lockstep]),
+            min_size_everywhere: true,
+            role_size_all_wallets: true,
+            behaviour: BehaviourConfig {
+                lockstep_window: 1800,
+                ..BehaviourConfig::default()
+            },
+            ..Config::default()
+        }
+    }
+
     /// The Hop team's method: drop every edge touching a listed hub (allow list excepted),
     /// connected components, clusters of ≥ 8 candidates are sybil.
     pub fn hop_method() -> Self {
@@ -197,6 +258,12 @@ impl Config {
             shared_sweep_max_fanin: 0,
             behaviour: BehaviourConfig::default(),
             actions: ActionPolicy::default(),
+            transfer_components: true,
+            funder_sweep_pairs: false,
+            funding_chains: false,
+            standalone_behaviour: None,
+            min_size_everywhere: false,
+            role_size_all_wallets: false,
         }
     }
 }
@@ -217,6 +284,12 @@ impl Default for Config {
             shared_sweep_max_fanin: 0,
             behaviour: BehaviourConfig::default(),
             actions: ActionPolicy::default(),
+            transfer_components: true,
+            funder_sweep_pairs: false,
+            funding_chains: false,
+            standalone_behaviour: None,
+            min_size_everywhere: false,
+            role_size_all_wallets: false,
         }
     }
 }
@@ -273,6 +346,8 @@ pub struct Stats {
     pub components_split: usize,
     pub graph_clusters: usize,
     pub behaviour_groups: usize,
+    /// Groups found by the role rules (funder/sweep pairs, funding chains).
+    pub role_groups: usize,
 }
 
 /// Everything the detector found.
@@ -314,6 +389,11 @@ struct Group {
     members: Vec<WalletId>,
     graph_wallets: usize,
     graph_edges: usize,
+    /// Forms a cluster on its own; otherwise it only adds evidence to wallets that a
+    /// standalone group flagged.
+    standalone: bool,
+    /// Wallets of the pattern counted for the minimum size (candidates or all wallets).
+    size: usize,
 }
 
 /// Run the detector.
@@ -351,109 +431,113 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
         }
     }
 
-    // 2. The transfer graph without hubs, weighted by transfer count.
-    let g = Graph::from_edges(
-        n,
-        input
-            .transfers
-            .iter()
-            .filter(|t| valid(t.from) && valid(t.to))
-            .filter(|t| !blocked[t.from as usize] && !blocked[t.to as usize])
-            .map(|t| (t.from, t.to, 1.0)),
-    );
-    stats.graph_edges = (0..n as u32).map(|u| g.degree(u)).sum::<usize>() / 2;
-
-    // 3. Components, Louvain on the giants.
-    let mut uf = UnionFind::new(n);
-    for u in 0..n as u32 {
-        for (v, _) in g.neighbors(u) {
-            if u < v {
-                uf.union(u, v);
-            }
-        }
-    }
-    let (comp, k) = uf.labels();
-    let mut comp_cands = vec![0usize; k as usize];
-    let mut comp_wallets = vec![0usize; k as usize];
-    for i in 0..n {
-        if cand[i] {
-            comp_cands[comp[i] as usize] += 1;
-        }
-        if cand[i] || g.degree(i as u32) > 0 {
-            comp_wallets[comp[i] as usize] += 1;
-        }
-    }
-    let split_it = |c: usize| {
-        cfg.louvain_above > 0 && comp_cands[c] > cfg.louvain_above
-            || cfg.louvain_loose
-                && comp_cands[c] >= cfg.min_cluster_candidates.max(2)
-                && (comp_cands[c] as f64) < cfg.min_candidate_share * comp_wallets[c] as f64
-    };
-    let mut label = comp.clone();
-    let mut next = k;
-    {
-        let mut members: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        for (i, &c) in comp.iter().enumerate() {
-            if split_it(c as usize) {
-                members.entry(c).or_default().push(i as u32);
-            }
-        }
-        let mut scratch = Vec::new();
-        for nodes in members.values() {
-            stats.components_split += 1;
-            let sub = g.induced_with(nodes, &mut scratch);
-            let cm = louvain(&sub, cfg.louvain_resolution, 32);
-            let kk = cm.iter().copied().max().map(|x| x + 1).unwrap_or(0);
-            for (j, &u) in nodes.iter().enumerate() {
-                label[u as usize] = next + cm[j];
-            }
-            next += kk;
-        }
-    }
-    let nl = next as usize;
-
-    // 4. Graph clusters that qualify.
-    let mut l_cands = vec![0usize; nl];
-    let mut l_wallets = vec![0usize; nl];
-    let mut l_edges = vec![0usize; nl];
-    for u in 0..n as u32 {
-        let l = label[u as usize] as usize;
-        if cand[u as usize] {
-            l_cands[l] += 1;
-        }
-        if g.degree(u) > 0 || cand[u as usize] {
-            l_wallets[l] += 1;
-        }
-        for (v, _) in g.neighbors(u) {
-            if u < v && label[v as usize] as usize == l {
-                l_edges[l] += 1;
-            }
-        }
-    }
-    let qualifies = |l: usize| {
-        let big = l_cands[l] >= cfg.min_cluster_candidates.max(1)
-            && l_cands[l] as f64 >= cfg.min_candidate_share * l_wallets[l] as f64;
-        let small = cfg.small_cluster_candidates > 0
-            && l_cands[l] >= cfg.small_cluster_candidates
-            && l_cands[l] as f64 >= cfg.small_cluster_share * l_wallets[l] as f64;
-        l_cands[l] >= 2 && (big || small)
-    };
-    let mut by_label: BTreeMap<u32, Vec<WalletId>> = BTreeMap::new();
-    for i in 0..n {
-        if cand[i] && g.degree(i as u32) > 0 && qualifies(label[i] as usize) {
-            by_label.entry(label[i]).or_default().push(i as u32);
-        }
-    }
     let mut groups: Vec<Group> = Vec::new();
-    for (l, members) in by_label {
-        groups.push(Group {
-            signal: Signal::TransferGraph,
-            members,
-            graph_wallets: l_wallets[l as usize],
-            graph_edges: l_edges[l as usize],
-        });
+    if cfg.transfer_components {
+        // 2. The transfer graph without hubs, weighted by transfer count.
+        let g = Graph::from_edges(
+            n,
+            input
+                .transfers
+                .iter()
+                .filter(|t| valid(t.from) && valid(t.to))
+                .filter(|t| !blocked[t.from as usize] && !blocked[t.to as usize])
+                .map(|t| (t.from, t.to, 1.0)),
+        );
+        stats.graph_edges = (0..n as u32).map(|u| g.degree(u)).sum::<usize>() / 2;
+
+        // 3. Components, Louvain on the giants.
+        let mut uf = UnionFind::new(n);
+        for u in 0..n as u32 {
+            for (v, _) in g.neighbors(u) {
+                if u < v {
+                    uf.union(u, v);
+                }
+            }
+        }
+        let (comp, k) = uf.labels();
+        let mut comp_cands = vec![0usize; k as usize];
+        let mut comp_wallets = vec![0usize; k as usize];
+        for i in 0..n {
+            if cand[i] {
+                comp_cands[comp[i] as usize] += 1;
+            }
+            if cand[i] || g.degree(i as u32) > 0 {
+                comp_wallets[comp[i] as usize] += 1;
+            }
+        }
+        let split_it = |c: usize| {
+            cfg.louvain_above > 0 && comp_cands[c] > cfg.louvain_above
+                || cfg.louvain_loose
+                    && comp_cands[c] >= cfg.min_cluster_candidates.max(2)
+                    && (comp_cands[c] as f64) < cfg.min_candidate_share * comp_wallets[c] as f64
+        };
+        let mut label = comp.clone();
+        let mut next = k;
+        {
+            let mut members: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            for (i, &c) in comp.iter().enumerate() {
+                if split_it(c as usize) {
+                    members.entry(c).or_default().push(i as u32);
+                }
+            }
+            let mut scratch = Vec::new();
+            for nodes in members.values() {
+                stats.components_split += 1;
+                let sub = g.induced_with(nodes, &mut scratch);
+                let cm = louvain(&sub, cfg.louvain_resolution, 32);
+                let kk = cm.iter().copied().max().map(|x| x + 1).unwrap_or(0);
+                for (j, &u) in nodes.iter().enumerate() {
+                    label[u as usize] = next + cm[j];
+                }
+                next += kk;
+            }
+        }
+        let nl = next as usize;
+
+        // 4. Graph clusters that qualify.
+        let mut l_cands = vec![0usize; nl];
+        let mut l_wallets = vec![0usize; nl];
+        let mut l_edges = vec![0usize; nl];
+        for u in 0..n as u32 {
+            let l = label[u as usize] as usize;
+            if cand[u as usize] {
+                l_cands[l] += 1;
+            }
+            if g.degree(u) > 0 || cand[u as usize] {
+                l_wallets[l] += 1;
+            }
+            for (v, _) in g.neighbors(u) {
+                if u < v && label[v as usize] as usize == l {
+                    l_edges[l] += 1;
+                }
+            }
+        }
+        let qualifies = |l: usize| {
+            let big = l_cands[l] >= cfg.min_cluster_candidates.max(1)
+                && l_cands[l] as f64 >= cfg.min_candidate_share * l_wallets[l] as f64;
+            let small = cfg.small_cluster_candidates > 0
+                && l_cands[l] >= cfg.small_cluster_candidates
+                && l_cands[l] as f64 >= cfg.small_cluster_share * l_wallets[l] as f64;
+            l_cands[l] >= 2 && (big || small)
+        };
+        let mut by_label: BTreeMap<u32, Vec<WalletId>> = BTreeMap::new();
+        for i in 0..n {
+            if cand[i] && g.degree(i as u32) > 0 && qualifies(label[i] as usize) {
+                by_label.entry(label[i]).or_default().push(i as u32);
+            }
+        }
+        for (l, members) in by_label {
+            groups.push(Group {
+                signal: Signal::TransferGraph,
+                members,
+                graph_wallets: l_wallets[l as usize],
+                graph_edges: l_edges[l as usize],
+                standalone: true,
+                size: 0,
+            });
+        }
+        stats.graph_clusters = groups.len();
     }
-    stats.graph_clusters = groups.len();
 
     // 5. Funder / sweep stars inside graph clusters; shared sweep targets.
     let (funder, sweep) = funder_and_sweep(input);
@@ -481,32 +565,131 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
                     members,
                     graph_wallets: 0,
                     graph_edges: 0,
+                    standalone: cfg
+                        .standalone_behaviour
+                        .as_ref()
+                        .is_none_or(|v| v.contains(&Signal::SharedSweep)),
+                    size: 0,
                 });
                 stats.behaviour_groups += 1;
             }
         }
     }
 
+    // 5b. Roles (event data): star farms (same funder and same sweep target), relay chains.
+    let min_c = cfg.min_cluster_candidates.max(2);
+    if cfg.funder_sweep_pairs {
+        let mut keyed: Vec<(WalletId, WalletId, WalletId)> = (0..n)
+            .filter(|&i| cand[i] || cfg.role_size_all_wallets && !blocked[i])
+            .filter_map(|i| match (usable(funder[i]), usable(sweep[i])) {
+                (Some(f), Some(t)) => Some((f, t, i as WalletId)),
+                _ => None,
+            })
+            .collect();
+        keyed.sort_unstable();
+        for run in keyed.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            if run.len() < min_c {
+                continue;
+            }
+            let (f, t) = (run[0].0, run[0].1);
+            let mut members: Vec<WalletId> = run
+                .iter()
+                .map(|x| x.2)
+                .filter(|&w| cand[w as usize])
+                .collect();
+            let size = if cfg.role_size_all_wallets {
+                run.len()
+            } else {
+                members.len()
+            };
+            // The operator's own funder and collector, when they are candidates too.
+            members.extend([f, t].into_iter().filter(|&x| cand[x as usize]));
+            members.sort_unstable();
+            members.dedup();
+            if size < min_c || members.is_empty() {
+                continue;
+            }
+            stats.role_groups += 1;
+            groups.push(Group {
+                signal: Signal::FunderSweepPair,
+                members,
+                graph_wallets: 0,
+                graph_edges: 0,
+                standalone: true,
+                size,
+            });
+        }
+    }
+    if cfg.funding_chains {
+        let mut cuf = UnionFind::new(n);
+        let mut on = vec![false; n];
+        for u in 0..n {
+            if blocked[u] {
+                continue;
+            }
+            if let Some(v) = usable(sweep[u]) {
+                if v as usize != u && usable(funder[v as usize]) == Some(u as WalletId) {
+                    cuf.union(u as u32, v);
+                    on[u] = true;
+                    on[v as usize] = true;
+                }
+            }
+        }
+        let mut by_root: BTreeMap<u32, (Vec<WalletId>, usize)> = BTreeMap::new();
+        for i in 0..n {
+            if on[i] && (cand[i] || cfg.role_size_all_wallets) {
+                let e = by_root.entry(cuf.find(i as u32)).or_default();
+                e.1 += 1;
+                if cand[i] {
+                    e.0.push(i as WalletId);
+                }
+            }
+        }
+        for (members, size) in by_root.into_values() {
+            if size >= min_c && !members.is_empty() {
+                stats.role_groups += 1;
+                groups.push(Group {
+                    signal: Signal::FundingChain,
+                    members,
+                    graph_wallets: 0,
+                    graph_edges: 0,
+                    standalone: true,
+                    size,
+                });
+            }
+        }
+    }
+
     // 6. Behaviour signals from activity.
     if !input.activity.is_empty() {
-        let acts: Vec<_> = input
+        let b = &cfg.behaviour;
+        let mine = |a: &&crate::input::Activity| valid(a.wallet) && cand[a.wallet as usize];
+        let rows = behaviour::sorted_rows(input.activity.iter().filter(mine));
+        let lockstep = behaviour::lockstep_groups_sorted(&rows, b);
+        let first = behaviour::sync_first_activity_groups_sorted(&rows, b);
+        drop(rows);
+        let is_bridge: Vec<bool> = (0..input.symbols.len() as u32)
+            .map(|s| b.bridge_actions.iter().any(|x| x == input.symbols.name(s)))
+            .collect();
+        let bridges: Vec<_> = input
             .activity
             .iter()
-            .filter(|a| valid(a.wallet) && cand[a.wallet as usize])
+            .filter(mine)
+            .filter(|a| is_bridge.get(a.action as usize).copied().unwrap_or(false))
             .copied()
             .collect();
-        let b = &cfg.behaviour;
         for (signal, gs) in [
-            (Signal::Lockstep, behaviour::lockstep_groups(&acts, b)),
+            (Signal::Lockstep, lockstep),
             (
                 Signal::SameAmountBridge,
-                behaviour::same_amount_bridge_groups(&acts, &input.symbols, b),
+                behaviour::same_amount_bridge_groups(&bridges, &input.symbols, b),
             ),
-            (
-                Signal::SyncFirstActivity,
-                behaviour::sync_first_activity_groups(&acts, b),
-            ),
+            (Signal::SyncFirstActivity, first),
         ] {
+            let standalone = cfg
+                .standalone_behaviour
+                .as_ref()
+                .is_none_or(|v| v.contains(&signal));
             for members in gs {
                 stats.behaviour_groups += 1;
                 groups.push(Group {
@@ -514,12 +697,27 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
                     members,
                     graph_wallets: 0,
                     graph_edges: 0,
+                    standalone,
+                    size: 0,
                 });
             }
         }
     }
 
-    // 7. Merge the groups into clusters.
+    // 7. Merge the groups into clusters. Groups that may not stand alone keep only the
+    // wallets a standalone group flagged.
+    if groups.iter().any(|g| !g.standalone) {
+        let mut strong = vec![false; n];
+        for gr in groups.iter().filter(|g| g.standalone) {
+            for &w in &gr.members {
+                strong[w as usize] = true;
+            }
+        }
+        for gr in groups.iter_mut().filter(|g| !g.standalone) {
+            gr.members.retain(|&w| strong[w as usize]);
+        }
+        groups.retain(|g| !g.members.is_empty());
+    }
     let mut guf = UnionFind::new(n);
     let mut wallet_signals: BTreeMap<WalletId, Vec<Signal>> = BTreeMap::new();
     for gr in &groups {
@@ -569,6 +767,10 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
             .collect();
         members.sort_by_key(|&w| addr(w));
         members.dedup();
+        let pattern = gis.iter().map(|&gi| groups[gi].size).max().unwrap_or(0);
+        if cfg.min_size_everywhere && members.len() < min_c && pattern < min_c {
+            continue;
+        }
         let mut signals: Vec<Signal> = members
             .iter()
             .flat_map(|w| wallet_signals.get(w).into_iter().flatten().copied())
@@ -910,5 +1112,117 @@ mod tests {
             .top_sweep
             .map(|(w, c)| (*inp.wallets.address(w), c));
         assert_eq!(top, Some((a(900), 6)));
+    }
+
+    fn tr(inp: &mut SybilInput, from: u32, to: u32, ts: i64) {
+        let (f, t) = (inp.wallet(a(from)), inp.wallet(a(to)));
+        inp.add_transfer(Transfer {
+            from: f,
+            to: t,
+            timestamp: Some(ts),
+            amount: Some(1_000_000),
+            asset: None,
+        });
+    }
+
+    #[test]
+    fn funder_sweep_pairs_find_a_star_farm_not_a_busy_honest_sender() {
+        let mut inp = SybilInput::new();
+        // Farm: 1000 funds 1..=10, each sweeps last to 2000 (1000 and 2000 not candidates).
+        for i in 1..=10 {
+            tr(&mut inp, 1000, i, 100 + i as i64);
+            tr(&mut inp, i, 2000, 10_000 + i as i64);
+            inp.add_candidate(a(i));
+        }
+        // Honest: 3000 is the first sender to 21..=40, who send last to different people.
+        for i in 21..=40 {
+            tr(&mut inp, 3000, i, 100 + i as i64);
+            tr(&mut inp, i, 5000 + i, 10_000);
+            inp.add_candidate(a(i));
+        }
+        let r = detect(&inp, &Config::for_events(8), &Appeals::default());
+        assert_eq!(flagged(&r, &inp), (1..=10).map(a).collect::<Vec<_>>());
+        assert_eq!(r.clusters[0].signals, vec![Signal::FunderSweepPair]);
+        assert_eq!(r.stats.role_groups, 1);
+        // The edge-only detector clusters every transfer: it would take the honest star too.
+        let edge = detect(&inp, &Config::default(), &Appeals::default());
+        assert!(flagged(&edge, &inp).len() > 10);
+    }
+
+    #[test]
+    fn funding_chains_need_a_relay_of_first_and_last_transfers() {
+        let mut inp = SybilInput::new();
+        // Chain: 1 → 2 → … → 9 → 10 (collector); each link is the receiver's first inflow
+        // and the sender's last outflow.
+        for i in 1..=9u32 {
+            tr(&mut inp, i, i + 1, 1000 * i as i64);
+            inp.add_candidate(a(i));
+        }
+        tr(&mut inp, 500, 1, 0);
+        // Not a relay: 21 → 22 → … → 30, but each also sends later to an outsider, so
+        // its last recipient is not the next wallet.
+        for i in 21..=29u32 {
+            tr(&mut inp, i, i + 1, 1000 * i as i64);
+            tr(&mut inp, i, 900 + i, 1_000_000);
+            inp.add_candidate(a(i));
+        }
+        let r = detect(&inp, &Config::for_events(8), &Appeals::default());
+        assert_eq!(flagged(&r, &inp), (1..=9).map(a).collect::<Vec<_>>());
+        assert!(r.clusters[0].signals.contains(&Signal::FundingChain));
+    }
+
+    #[test]
+    fn role_patterns_count_all_their_wallets_but_flag_candidates_only() {
+        let mut inp = SybilInput::new();
+        for i in 1..=10 {
+            tr(&mut inp, 1000, i, 100 + i as i64);
+            tr(&mut inp, i, 2000, 10_000 + i as i64);
+        }
+        for i in 1..=3 {
+            inp.add_candidate(a(i));
+        }
+        inp.add_candidate(a(77));
+        let r = detect(&inp, &Config::for_events(8), &Appeals::default());
+        assert_eq!(flagged(&r, &inp), (1..=3).map(a).collect::<Vec<_>>());
+        let strict = Config {
+            role_size_all_wallets: false,
+            ..Config::for_events(8)
+        };
+        assert!(detect(&inp, &strict, &Appeals::default())
+            .clusters
+            .is_empty());
+    }
+
+    #[test]
+    fn weak_behaviour_signals_do_not_stand_alone_for_events() {
+        let mut inp = SybilInput::new();
+        let greenlist = inp.symbol("greenlist");
+        let swap = inp.symbol("swap");
+        // Ten honest wallets happen to start with a greenlist in the same minutes, then go
+        // their own ways.
+        for w in 1..=10u32 {
+            let id = inp.wallet(a(w));
+            inp.add_candidate(a(w));
+            inp.add_activity(Activity {
+                wallet: id,
+                timestamp: 1_700_000_000 + w as i64,
+                action: greenlist,
+                program: None,
+                amount: None,
+            });
+            for k in 1..4i64 {
+                inp.add_activity(Activity {
+                    wallet: id,
+                    timestamp: 1_700_000_000 + k * 97_531 * w as i64,
+                    action: swap,
+                    program: None,
+                    amount: Some(w as u128 * 7_777 + k as u128),
+                });
+            }
+        }
+        let old = detect(&inp, &Config::default(), &Appeals::default());
+        assert_eq!(flagged(&old, &inp).len(), 10);
+        let ev = detect(&inp, &Config::for_events(8), &Appeals::default());
+        assert!(ev.clusters.is_empty());
     }
 }

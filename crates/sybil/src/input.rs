@@ -118,7 +118,7 @@ impl Interner {
 /// Strings (actions, programs, assets) ↔ dense ids.
 #[derive(Clone, Debug, Default)]
 pub struct Symbols {
-    map: HashMap<Box<str>, SymbolId>,
+    map: FxMap<Box<str>, SymbolId>,
     names: Vec<Box<str>>,
 }
 
@@ -188,6 +188,9 @@ pub struct SybilInput {
     pub allow: Vec<WalletId>,
     /// Wallets a verdict is about. Empty means every wallet is a candidate.
     pub candidates: Vec<WalletId>,
+    /// Counterparties of actions that move no value between wallets of the table (e.g. the
+    /// EVM wallet a bridge or a Sepolia faucet claim names): (wallet, counterparty).
+    pub links: Vec<(WalletId, WalletId)>,
 }
 
 impl SybilInput {
@@ -240,31 +243,57 @@ impl SybilInput {
         self.candidates.push(id);
     }
 
-    /// Add one canonical event (`shared/spec/activity-schema.md`): every event becomes an
-    /// activity row for the behaviour signals; a `transfer` (value sent from `address` to
-    /// `counterparty`) also becomes a transfer edge for the graphs.
+    /// Add one canonical event (`shared/spec/activity-schema.md`): see [`SybilInput::add_record`].
     pub fn add_event(&mut self, e: &fairdrop_core::event::Event) {
         let wallet = self.wallet(e.address);
-        let action = self.symbol(&e.action);
-        let program = e.program.as_deref().map(|p| self.symbol(p));
-        let asset = e.asset.as_deref().map(|a| self.symbol(a));
+        let cp = e.counterparty.map(|c| self.wallet(c));
+        self.add_record(
+            wallet,
+            e.timestamp,
+            &e.action,
+            cp,
+            e.amount,
+            e.asset.as_deref(),
+            e.program.as_deref(),
+        );
+    }
+
+    /// Add one canonical event row by its fields: every row becomes an activity row for the
+    /// behaviour signals; a `transfer` (value sent from `wallet` to `counterparty`) also
+    /// becomes a transfer edge for the graphs; any other row naming a counterparty (the EVM
+    /// wallet of a bridge or faucet claim) becomes a link.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_record(
+        &mut self,
+        wallet: WalletId,
+        timestamp: i64,
+        action: &str,
+        counterparty: Option<WalletId>,
+        amount: Option<u128>,
+        asset: Option<&str>,
+        program: Option<&str>,
+    ) {
+        let action_id = self.symbol(action);
+        let program = program.map(|p| self.symbol(p));
         self.activity.push(Activity {
             wallet,
-            timestamp: e.timestamp,
-            action,
+            timestamp,
+            action: action_id,
             program,
-            amount: e.amount,
+            amount,
         });
-        if e.action == fairdrop_core::actions::TRANSFER {
-            if let Some(cp) = e.counterparty {
-                let to = self.wallet(cp);
+        if let Some(to) = counterparty {
+            if action == fairdrop_core::actions::TRANSFER {
+                let asset = asset.map(|a| self.symbol(a));
                 self.transfers.push(Transfer {
                     from: wallet,
                     to,
-                    timestamp: Some(e.timestamp),
-                    amount: e.amount,
+                    timestamp: Some(timestamp),
+                    amount,
                     asset,
                 });
+            } else if to != wallet {
+                self.links.push((wallet, to));
             }
         }
     }
@@ -326,5 +355,31 @@ mod tests {
         assert_eq!(inp.symbols.name(t.asset.unwrap_or(u32::MAX)), "credits");
         assert_eq!(inp.symbols.name(inp.activity[1].action), "swap");
         assert_eq!(inp.wallets.get(&Address::Evm([2; 20])), Some(1));
+    }
+
+    #[test]
+    fn records_make_transfers_and_links() {
+        let mut inp = SybilInput::new();
+        let w = inp.wallet(Address::Evm([1; 20]));
+        let evm = inp.wallet(Address::Evm([9; 20]));
+        let to = inp.wallet(Address::Evm([2; 20]));
+        inp.add_record(
+            w,
+            5,
+            "bridge_in",
+            Some(evm),
+            Some(3),
+            Some("ETH"),
+            Some("b.aleo"),
+        );
+        inp.add_record(w, 6, "transfer", Some(to), Some(4), Some("credits"), None);
+        inp.add_record(w, 7, "swap", None, Some(4), None, None);
+        assert_eq!(inp.activity.len(), 3);
+        assert_eq!(inp.links, vec![(w, evm)]);
+        assert_eq!(inp.transfers.len(), 1);
+        assert_eq!(
+            (inp.transfers[0].to, inp.transfers[0].amount),
+            (to, Some(4))
+        );
     }
 }

@@ -20,11 +20,22 @@
 //! 4. **Behaviour** ([`behaviour`]): lockstep sequences (MinHash/LSH over time-bucketed
 //!    (action, program, amount bucket) shingles), same-amount same-window bridging,
 //!    synchronised first activity, shared sweep targets.
-//! 5. **Verdicts**: signal groups are merged into clusters with [`detect::Evidence`] and a
+//! 5. **Roles** (event data, [`Config::for_events`]): with timestamps the funder (first
+//!    sender of value) and sweep target (last recipient) of every wallet are real roles, so
+//!    clusters come from them instead of from every transfer: candidates sharing a non-hub
+//!    funder *and* a non-hub sweep target ([`Signal::FunderSweepPair`]: star farms), and relay
+//!    chains where each wallet's first value came from the previous one and its last value
+//!    went to the next ([`Signal::FundingChain`]). Ordinary transfers between honest users
+//!    (friends paying each other back, two wallets of one person, customers of one exchange)
+//!    never chain anyone into a cluster. Lockstep stands alone; same-amount bridging,
+//!    synchronised starts and shared sweeps only add evidence to wallets already flagged.
+//!    A role pattern is sized by all its wallets (`Config::role_size_all_wallets`): a farm
+//!    of 40 wallets of which 3 passed the gates still counts, and those 3 are flagged.
+//! 6. **Verdicts**: signal groups are merged into clusters with [`detect::Evidence`] and a
 //!    score; every flagged wallet gets reason codes and the campaign's action (exclude,
 //!    collapse to one share, keep a fraction); [`detect::Appeals`] (addresses or cluster ids)
 //!    always win.
-//! 6. **Output** ([`output`]): `clusters.csv` (`address,cluster_id,cluster_size,signals,
+//! 7. **Output** ([`output`]): `clusters.csv` (`address,cluster_id,cluster_size,signals,
 //!    score,action`), sorted and written atomically; [`eval`] scores predictions against
 //!    labels (precision, recall, F1, and a split of the labels in halves by address hash).
 //!
@@ -68,6 +79,24 @@
 //! 7,043 dev sybils have no transfer at all and 459 more touch no other candidate once hubs
 //! are dropped, so no graph rule can reach them (the community reports behind them used
 //! timing and amounts, which the behaviour signals read when events carry them).
+
+//!
+//! # Measured on the simulator
+//! On `fairdrop-sim` worlds (`examples/sim_eval.rs`, `tests/sim.rs`), with
+//! [`Config::for_events`]`(8)`; tuned on seed 2024, reported on seed 7. Candidates = wallets
+//! that passed the seed campaign's gates (as in `fairdrop run`), and every wallet:
+//!
+//! | world | candidates | precision | recall | FP among honest sharing a funder / group / owner | star / chain / exchange / stealth recall |
+//! |---|---|---|---|---|---|
+//! | 100k, seed 7 | gated (57,303) | 1.000 | 0.989 | 0 / 15,431 | 1.00 / 1.00 / 1.00 / 0.988 |
+//! | 100k, seed 7 | all | 1.000 | 0.984 | 0 / 21,447 | 0.988 / 0.987 / 0.988 / 0.984 |
+//! | 1M, seed 7 | gated (569,151) | 1.000 | 0.983 | 0 / 154,776 | 0.987 / 0.995 / 0.982 / 0.982 |
+//! | 1M, seed 7 | all | 1.000 | 0.987 | 0 / 214,046 | 0.993 / 0.990 / 0.991 / 0.986 |
+//!
+//! Detect takes 13 s (gated) / 19 s (all) at 1M wallets (49M activity rows) in release on
+//! 2 shared cores. The misses are mostly farms below the minimum size and funders /
+//! collectors of small farms. [`Config::default`] on the same worlds chains honest users
+//! through organic transfers into giant clusters (precision about 0.03).
 
 pub mod behaviour;
 pub mod detect;
