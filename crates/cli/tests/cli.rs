@@ -335,3 +335,72 @@ fn demo_then_serve_and_claim_with_the_aleo_profile() {
     assert!(ex.status.success());
     assert_eq!(std::fs::read_dir(&pay).unwrap().count(), 1);
 }
+
+#[test]
+fn aleo_profile_tree_proof_verify() {
+    let d = tempfile::tempdir().unwrap();
+    let alloc = d.path().join("allocations.csv");
+    std::fs::write(
+        &alloc,
+        "address,amount\naleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf,1000000\naleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add,2500000\n",
+    )
+    .unwrap();
+    let t = bin()
+        .args(["tree", "--profile", "aleo", "--allocations"])
+        .arg(&alloc)
+        .arg("--out")
+        .arg(d.path().join("t"))
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    // Leaves are taken in address order, so the file's row order does not change the root.
+    let reversed = d.path().join("reversed.csv");
+    std::fs::write(
+        &reversed,
+        "address,amount\naleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add,2500000\naleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf,1000000\n",
+    )
+    .unwrap();
+    let t2 = bin()
+        .args(["tree", "--profile", "aleo", "--allocations"])
+        .arg(&reversed)
+        .arg("--out")
+        .arg(d.path().join("t2"))
+        .output()
+        .unwrap();
+    assert_eq!(t.stdout, t2.stdout);
+    assert!(String::from_utf8_lossy(&t.stdout).trim().starts_with("0x"));
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("t/proofs-aleo.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+    let p = bin()
+        .args(["proof", "--profile", "aleo", "--allocations"])
+        .arg(&alloc)
+        .arg("aleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add")
+        .output()
+        .unwrap();
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    std::fs::write(d.path().join("p.json"), &p.stdout).unwrap();
+    assert!(bin()
+        .arg("verify")
+        .arg(d.path().join("p.json"))
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let forged = String::from_utf8_lossy(&p.stdout).replace("2500000", "2500001");
+    std::fs::write(d.path().join("f.json"), forged).unwrap();
+    assert_eq!(
+        bin()
+            .arg("verify")
+            .arg(d.path().join("f.json"))
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+}

@@ -81,10 +81,20 @@ fn aleo_tree(allocs: &[fairdrop_allocate::Allocation], dir: &Path) -> Result<Str
         })?;
         entries.push((addr, amount));
     }
+    write_aleo(&entries, dir)
+}
+
+/// Build the `aleo` tree of `(address, microcredits)` pairs (in address order) and write
+/// `proofs-aleo.jsonl` and `aleo/tree.json` into `dir`. Returns the root. Also used by
+/// `fairdrop tree --profile aleo`.
+pub fn write_aleo(
+    entries: &[(fairdrop_core::Address, u64)],
+    dir: &Path,
+) -> Result<String, RunError> {
     let zerr = |e: fairdrop_zk::ZkError| RunError::Commit(format!("aleo profile: {e}"));
-    let tree = fairdrop_zk::aleo::AleoTree::build(&entries).map_err(zerr)?;
+    let tree = fairdrop_zk::aleo::AleoTree::build(entries).map_err(zerr)?;
     let root = tree.root_hex();
-    let mut proofs = Vec::with_capacity(allocs.len() * 1800);
+    let mut proofs = Vec::with_capacity(entries.len() * 1800);
     for i in 0..tree.len() {
         serde_json::to_writer(&mut proofs, &tree.proof(i).map_err(zerr)?).expect("json");
         proofs.push(b'\n');

@@ -18,7 +18,8 @@ fn profile(s: &str) -> Result<Profile> {
 #[command(
     after_help = "Example:\n  fairdrop tree --allocations dist/allocations.csv --profile oz --out dist/oz\n\n\
 Profiles: oz (OpenZeppelin StandardMerkleTree standard-v1 → tree.json), uniswap (MerkleDistributor → \
-uniswap.json), jito (Solana distributor → jito.json). Also writes proofs.store (O(1) lookup)."
+uniswap.json), jito (Solana distributor → jito.json), each with proofs.store (O(1) lookup); aleo (Poseidon \
+over BLS12-377, depth 24 → aleo/tree.json + proofs-aleo.jsonl)."
 )]
 pub struct TreeArgs {
     /// allocations.csv (address,amount[,tier]; amounts in base units)
@@ -30,7 +31,56 @@ pub struct TreeArgs {
     pub out: PathBuf,
 }
 
+/// Read `address,amount[,tier]` for the aleo profile: Aleo addresses, u64 microcredits, sorted.
+fn aleo_allocations(path: &std::path::Path) -> Result<Vec<(fairdrop_core::Address, u64)>> {
+    let mut r =
+        csv::Reader::from_path(path).map_err(|e| Exit(2, format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| Exit(2, format!("{}:{line}: {e}", path.display())))?;
+        let a = fairdrop_core::Address::parse(rec.get(0).unwrap_or("")).map_err(|e| {
+            Exit(
+                2,
+                format!("{}:{line}: address: {e} ({})", path.display(), e.rule()),
+            )
+        })?;
+        if !a.is_aleo() {
+            return Err(Exit(
+                2,
+                format!(
+                    "{}:{line}: the aleo profile takes Aleo addresses",
+                    path.display()
+                ),
+            )
+            .into());
+        }
+        let amt: u64 = rec.get(1).unwrap_or("").parse().map_err(|e| {
+            Exit(
+                2,
+                format!("{}:{line}: amount: {e} (u64 microcredits)", path.display()),
+            )
+        })?;
+        out.push((a, amt));
+    }
+    out.sort_by_key(|(a, _)| a.to_string());
+    Ok(out)
+}
+
 pub fn tree(a: TreeArgs) -> Result<()> {
+    if a.profile == "aleo" {
+        let entries = aleo_allocations(&a.allocations)?;
+        std::fs::create_dir_all(&a.out)?;
+        let root = fairdrop_pipeline::commit::write_aleo(&entries, &a.out)
+            .map_err(|e| Exit(2, e.to_string()))?;
+        println!("{root}");
+        eprintln!(
+            "tree: {} leaves, profile aleo → {}",
+            entries.len(),
+            a.out.display()
+        );
+        return Ok(());
+    }
     let p = profile(&a.profile)?;
     let t = std::time::Instant::now();
     let tree = build_from_csv(&a.allocations, p, &a.out).map_err(|e| Exit(2, e.to_string()))?;
@@ -59,6 +109,22 @@ pub struct ProofArgs {
 }
 
 pub fn proof(a: ProofArgs) -> Result<()> {
+    if a.profile == "aleo" {
+        let entries = aleo_allocations(&a.allocations)?;
+        let want = fairdrop_core::Address::parse(&a.address)
+            .map_err(|e| Exit(2, format!("{e} ({})", e.rule())))?;
+        let i = entries
+            .iter()
+            .position(|(x, _)| *x == want)
+            .ok_or_else(|| Exit(1, format!("{want} has no allocation")))?;
+        let t = fairdrop_zk::aleo::AleoTree::build(&entries).map_err(|e| Exit(2, e.to_string()))?;
+        let p = t.proof(i).map_err(|e| Exit(2, e.to_string()))?;
+        let mut v = serde_json::to_value(&p)?;
+        v["profile"] = "aleo".into();
+        v["root"] = t.root_hex().into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
     let p = profile(&a.profile)?;
     let rows = read_allocations(&a.allocations, p).map_err(|e| Exit(2, e.to_string()))?;
     let tree = fairdrop_merkle::profile::build(p, &rows).map_err(|e| Exit(2, e.to_string()))?;
@@ -88,6 +154,34 @@ pub fn verify(a: VerifyArgs) -> Result<()> {
     } else {
         text = std::fs::read_to_string(&a.proof)
             .map_err(|e| Exit(2, format!("{}: {e}", a.proof.display())))?;
+    }
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Exit(2, format!("{}: not JSON: {e}", a.proof.display())))?;
+    if v.get("profile").and_then(|p| p.as_str()) == Some("aleo") {
+        let root = v
+            .get("root")
+            .and_then(|r| r.as_str())
+            .ok_or_else(|| Exit(2, "aleo proof without a root".to_string()))?;
+        let root = fairdrop_zk::fe_from_hex(root).map_err(|e| Exit(2, format!("root: {e}")))?;
+        let mut body = v.clone();
+        if let Some(o) = body.as_object_mut() {
+            o.remove("profile");
+            o.remove("root");
+        }
+        let p: fairdrop_zk::aleo::AleoProof = serde_json::from_value(body)
+            .map_err(|e| Exit(2, format!("{}: not an aleo proof: {e}", a.proof.display())))?;
+        return match fairdrop_zk::aleo::verify_aleo_proof(&root, &p) {
+            Ok(()) => {
+                println!(
+                    "ok: {} is owed {} under root {} (aleo)",
+                    p.address,
+                    p.amount,
+                    fairdrop_zk::fe_to_hex(&root)
+                );
+                Ok(())
+            }
+            Err(e) => Err(Exit(1, format!("invalid: {e}")).into()),
+        };
     }
     let rec: ProofRecord = serde_json::from_str(&text)
         .map_err(|e| Exit(2, format!("{}: not a proof record: {e}", a.proof.display())))?;
