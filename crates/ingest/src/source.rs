@@ -23,18 +23,8 @@ use serde_json::value::RawValue;
 
 /// Columns the schema requires.
 pub const REQUIRED: [&str; 4] = ["timestamp", "chain", "address", "action"];
-/// All canonical columns.
-pub const KNOWN: [&str; 9] = [
-    "timestamp",
-    "chain",
-    "tx_id",
-    "address",
-    "action",
-    "counterparty",
-    "amount",
-    "asset",
-    "program",
-];
+/// All canonical columns, in the table's order.
+pub const KNOWN: [&str; 9] = fairdrop_table::COLUMNS;
 
 /// Input format, from the file name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
