@@ -21,7 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::checker::{CheckError, Entitlement};
 use crate::dist::{format_time, vested, Dist};
-use crate::ledger::{now_secs, ClaimJob, ClaimOutcome, Ledger};
+use crate::ledger::{now_secs, ClaimJob, ClaimOutcome, Ledger, PrivateJob, PrivateOutcome};
 use crate::ops::{MakeId, Metrics, RateLimiter};
 use crate::Limits;
 
@@ -647,6 +647,184 @@ async fn submit(
     }
 }
 
+async fn post_private_claim(
+    State(app): State<App>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let r = submit_private(&app, body).await;
+    if r.is_err() {
+        app.metrics.claims_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    r
+}
+
+/// `POST /v1/private-claims`: decode and check every field, verify the Groth16 proof (on the
+/// blocking pool), then record the nullifier and the payout row in one transaction. Dedup is by
+/// nullifier only: the same body sent again answers 409 `private_claim.nullifier_reused`.
+async fn submit_private(
+    app: &AppState,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Some(private) = app.dist.private.as_ref() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "private_claims.disabled",
+            "private claims are not enabled for this campaign (no zk/claim.vk in the dist)",
+        ));
+    };
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body.too_large",
+                format!("the body is larger than {} bytes", app.limits.max_body),
+            )
+        } else {
+            bad("body.unreadable", e.body_text())
+        }
+    })?;
+    let b: fairdrop_zk::PrivateClaim = serde_json::from_slice(&body).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() {
+            "body.json"
+        } else {
+            "body.schema"
+        };
+        bad(
+            code,
+            format!("the body must be JSON {{\"campaign\", \"root\", \"nullifier\", \"recipient\", \"denomination\" (integer), \"proof\" (0x + 384 hex digits)}}: {e}"),
+        )
+    })?;
+    let (public, recipient, proof) = b
+        .decode()
+        .map_err(|e| bad("private_claim.format", e.to_string()))?;
+    if public.campaign != private.campaign {
+        return Err(bad(
+            "private_claim.campaign",
+            format!(
+                "campaign {} is not this campaign's id {}",
+                public.campaign.to_hex(),
+                private.campaign.to_hex()
+            ),
+        ));
+    }
+    if public.denomination == 0 {
+        return Err(bad(
+            "private_claim.denomination",
+            "denomination must be positive",
+        ));
+    }
+    if let Some(root) = private.root {
+        if public.root != root {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "private_claim.root",
+                format!(
+                    "root {} is not the campaign's private root {}",
+                    fairdrop_zk::fe_to_hex(&public.root),
+                    fairdrop_zk::fe_to_hex(&root)
+                ),
+            ));
+        }
+    }
+    let now = now_secs();
+    if let Some(e) = window_error(app, now) {
+        return Err(e);
+    }
+    if app.ledger.paused() {
+        return Err(paused_error());
+    }
+    // Groth16 verification costs a few ms of CPU: bound how many run at once so a flood of
+    // private claims cannot take every blocking thread (the request timeout still applies).
+    static VERIFIERS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = VERIFIERS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(n * 2)
+    });
+    let _permit = permits.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the verifier is shutting down; try again",
+        )
+    })?;
+    let vk = private.vk.clone();
+    let ok = tokio::task::spawn_blocking(move || fairdrop_zk::verify(&vk, &public, &proof))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "proof verification task failed");
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "private_claim.proof",
+                "the proof could not be verified",
+            )
+        })?;
+    match ok {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "private_claim.proof",
+                "the proof does not verify for these public inputs (root, nullifier, recipient, denomination, campaign)",
+            ))
+        }
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "private_claim.proof",
+                format!("the proof does not verify: {e}"),
+            ))
+        }
+    }
+    let nullifier = public.nullifier.to_hex();
+    let job = PrivateJob {
+        nullifier: nullifier.clone(),
+        root: fairdrop_zk::fe_to_hex(&public.root),
+        recipient: recipient.to_string(),
+        denomination: public.denomination,
+        now,
+    };
+    match app.ledger.private_claim(job.clone()).await {
+        Ok(PrivateOutcome::Accepted { receipt_id }) => {
+            app.metrics.claims_accepted.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(nullifier = %nullifier, "private claim accepted");
+            Ok(json_response(
+                StatusCode::CREATED,
+                json!({
+                    "status": "accepted",
+                    "receipt_id": receipt_id,
+                    "nullifier": nullifier,
+                    "recipient": job.recipient,
+                    "denomination": job.denomination,
+                    "root": job.root,
+                    "claimed_at": format_time(now),
+                })
+                .to_string(),
+            ))
+        }
+        Ok(PrivateOutcome::Reused) => {
+            app.metrics.claims_conflict.fetch_add(1, Ordering::Relaxed);
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "private_claim.nullifier_reused",
+                format!("nullifier {nullifier} was already used (a note is claimed once)"),
+            )
+            .with(json!({"nullifier": nullifier})))
+        }
+        Ok(PrivateOutcome::Paused) => Err(paused_error()),
+        Err(e) => {
+            tracing::error!(error = %e, "ledger write failed");
+            let mut er = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ledger.unavailable",
+                "the claim was not recorded; try again",
+            );
+            er.headers
+                .push((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            Err(er)
+        }
+    }
+}
+
 fn paused_error() -> ApiError {
     let mut e = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -807,6 +985,7 @@ fn route_label(method: &axum::http::Method, path: &str) -> &'static str {
         "/v1/openapi.json" => "/v1/openapi.json",
         "/v1/campaign" => "/v1/campaign",
         "/v1/claims" => "/v1/claims",
+        "/v1/private-claims" => "/v1/private-claims",
         "/v1/admin/pause" => "/v1/admin/pause",
         "/v1/admin/resume" => "/v1/admin/resume",
         "/v1/admin/ledger" => "/v1/admin/ledger",
@@ -930,6 +1109,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/eligibility/{address}", get(eligibility))
         .route("/v1/progress/{address}", get(progress))
         .route("/v1/claims", post(post_claim))
+        .route("/v1/private-claims", post(post_private_claim))
         .route("/v1/claims/{address}", get(claim_status))
         .route("/v1/admin/pause", post(admin_pause))
         .route("/v1/admin/resume", post(admin_resume))

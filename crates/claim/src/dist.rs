@@ -422,6 +422,58 @@ pub struct Dist {
     pub checkers: Vec<Arc<dyn ProofChecker>>,
     pub wallets: Wallets,
     pub progress: Option<Progress>,
+    /// Private claims (`zk/claim.vk`, optional `zk/root.txt`); `None` disables them.
+    pub private: Option<PrivateClaims>,
+}
+
+/// What `POST /v1/private-claims` verifies against.
+pub struct PrivateClaims {
+    /// The campaign's Groth16 verifying key (its campaign is `CampaignId::from_name(campaign.id)`).
+    pub vk: Arc<fairdrop_zk::VerifyingKey>,
+    /// `CampaignId::from_name(campaign.id)`.
+    pub campaign: fairdrop_zk::CampaignId,
+    /// The private tree root proofs must use (`zk/root.txt`), if pinned.
+    pub root: Option<fairdrop_zk::Fr>,
+}
+
+impl PrivateClaims {
+    /// Read `dir/zk/claim.vk` (absent: `Ok(None)`) and `dir/zk/root.txt` (optional).
+    pub fn load(dir: &Path, campaign_id: &str) -> Result<Option<PrivateClaims>> {
+        let zk = dir.join("zk");
+        let vpath = zk.join(fairdrop_zk::VK_FILE);
+        if !vpath.exists() {
+            return Ok(None);
+        }
+        let vk = fairdrop_zk::read_verifying_key(&vpath)
+            .map_err(|e| ClaimError::dist(&vpath, e.to_string()))?;
+        let campaign = fairdrop_zk::CampaignId::from_name(campaign_id);
+        if vk.campaign != campaign {
+            return Err(ClaimError::dist(
+                &vpath,
+                format!(
+                    "the verifying key is for campaign id {}, not {} (campaign {campaign_id:?})",
+                    vk.campaign.to_hex(),
+                    campaign.to_hex()
+                ),
+            ));
+        }
+        let rpath = zk.join("root.txt");
+        let root = if rpath.exists() {
+            let text = std::fs::read_to_string(&rpath).map_err(|e| ClaimError::io(&rpath, e))?;
+            let line = text.trim();
+            Some(
+                fairdrop_zk::fe_from_hex(&line.to_ascii_lowercase())
+                    .map_err(|e| ClaimError::dist(&rpath, e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        Ok(Some(PrivateClaims {
+            vk: Arc::new(vk),
+            campaign,
+            root,
+        }))
+    }
 }
 
 impl std::fmt::Debug for Dist {
@@ -539,6 +591,7 @@ impl Dist {
         } else {
             None
         };
+        let private = PrivateClaims::load(dir, &campaign.id)?;
         Ok(Dist {
             dir: dir.to_path_buf(),
             manifest,
@@ -549,6 +602,7 @@ impl Dist {
             checkers,
             wallets,
             progress,
+            private,
         })
     }
 

@@ -28,7 +28,8 @@ pub struct FixtureOptions {
     pub vesting_days: u32,
     /// Write `progress.jsonl`.
     pub progress: bool,
-    /// More manifest roots (e.g. `aleo`, for a checker plugged in with `Dist::add_checker`).
+    /// More manifest roots (e.g. `aleo`, for a checker plugged in with `Dist::add_checker`; an
+    /// `aleo` root must be `0x` + 64 hex digits, and gets an empty `proofs-aleo.jsonl`).
     pub extra_roots: Vec<(String, String)>,
 }
 
@@ -205,6 +206,14 @@ pub fn build_dist(dir: &Path, o: &FixtureOptions) -> Result<Fixture> {
 
     for (k, v) in &o.extra_roots {
         roots.insert(k.clone(), v.clone());
+        if k == "aleo" {
+            // `Dist::load` reads `proofs-aleo.jsonl` for an `aleo` root: an empty one loads
+            // under any canonical root; tests plug their own checker with `Dist::add_checker`.
+            let apath = dist.join("proofs-aleo.jsonl");
+            if !apath.exists() {
+                std::fs::write(&apath, b"").map_err(io(&apath))?;
+            }
+        }
     }
     let mut counts = std::collections::BTreeMap::new();
     counts.insert("claims".to_string(), o.eligible as u64);

@@ -6,12 +6,13 @@
 //! (every claim waiting when a transaction starts goes into it), so one fsync serves many
 //! claims; readers use their own connections.
 //!
-//! Schema (version 1, `schema_version` table; migrations run at open, in a transaction):
+//! Schema (version 2, `schema_version` table; migrations run at open, in a transaction):
 //!
 //! | table | columns |
 //! | --- | --- |
 //! | `claims` | `address` PK (canonical), `profile`, `amount` (decimal text), `receipt_id` unique, `receipt` (signed JSON), `seq` unique, `created_at` |
-//! | `payouts` | `id` PK autoincrement, `address`, `amount`, `released_total` (unique with address: a tranche is written once), `receipt_id`, `created_at`, `batch` (NULL until exported) |
+//! | `payouts` | `id` PK autoincrement, `address`, `amount`, `released_total` (unique with address among public rows: a tranche is written once), `receipt_id`, `created_at`, `batch` (NULL until exported), `nullifier` (unique; NULL for public claims, set for a private claim's row) |
+//! | `private_claims` (v2) | `nullifier` unique (a nullifier is spent once), `root`, `recipient`, `denomination` (decimal text), `receipt_id` unique, `created_at` |
 //! | `batches` | `id` PK, `chain`, `path`, `rows`, `total`, `created_at`, `written_at` (NULL until the file is written) |
 //! | `settings` | `key` PK, `value` (`paused` = `true`/`false`) |
 
@@ -29,9 +30,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{ClaimError, Result};
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE claims (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE claims (
         address TEXT PRIMARY KEY,
         profile TEXT NOT NULL,
         amount TEXT NOT NULL,
@@ -61,10 +63,41 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         written_at INTEGER
     );
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-)];
+    ),
+    (
+        2,
+        // Private claims: one row per nullifier (UNIQUE), and payout rows that belong to a
+        // nullifier instead of a public claim. SQLite cannot drop a foreign key in place, so
+        // `payouts` is rebuilt (same ids, same rows).
+        "CREATE TABLE private_claims (
+        nullifier TEXT NOT NULL UNIQUE,
+        root TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        denomination TEXT NOT NULL,
+        receipt_id TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE payouts_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        address TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        released_total TEXT NOT NULL,
+        receipt_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        batch INTEGER,
+        nullifier TEXT UNIQUE REFERENCES private_claims(nullifier)
+    );
+    INSERT INTO payouts_v2(id, address, amount, released_total, receipt_id, created_at, batch)
+        SELECT id, address, amount, released_total, receipt_id, created_at, batch FROM payouts;
+    DROP TABLE payouts;
+    ALTER TABLE payouts_v2 RENAME TO payouts;
+    CREATE INDEX payouts_batch ON payouts(batch);
+    CREATE UNIQUE INDEX payouts_tranche ON payouts(address, released_total) WHERE nullifier IS NULL;",
+    ),
+];
 
 /// Current schema version.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ClaimError + '_ {
     move |source| ClaimError::Db {
@@ -149,6 +182,7 @@ pub enum ClaimOutcome {
 
 enum Job {
     Claim(ClaimJob, oneshot::Sender<Result<ClaimOutcome, String>>),
+    Private(PrivateJob, oneshot::Sender<Result<PrivateOutcome, String>>),
     Pause(bool, oneshot::Sender<Result<(), String>>),
 }
 
@@ -246,7 +280,9 @@ pub fn verify_receipt(receipt: &str, key: &ed25519_dalek::VerifyingKey) -> Resul
 }
 
 fn sum_released(tx: &Connection, address: &str) -> rusqlite::Result<u128> {
-    let mut st = tx.prepare_cached("SELECT released_total FROM payouts WHERE address = ?1")?;
+    let mut st = tx.prepare_cached(
+        "SELECT released_total FROM payouts WHERE address = ?1 AND nullifier IS NULL",
+    )?;
     let rows = st.query_map([address], |r| r.get::<_, String>(0))?;
     let mut max = 0u128;
     for r in rows {
@@ -316,6 +352,68 @@ fn record_claim(
     Ok(ClaimOutcome::Accepted { receipt })
 }
 
+/// A private claim whose proof verified, for the writer to record.
+#[derive(Clone, Debug)]
+pub struct PrivateJob {
+    /// `0x` + 64 hex digits (canonical, lowercase).
+    pub nullifier: String,
+    pub root: String,
+    /// Canonical recipient address (the payout goes there).
+    pub recipient: String,
+    pub denomination: u64,
+    pub now: i64,
+}
+
+/// What recording a private claim did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrivateOutcome {
+    /// First use of the nullifier: recorded, payout row written.
+    Accepted { receipt_id: String },
+    /// The nullifier was already spent (also the answer to the same body sent again).
+    Reused,
+    /// Claims are paused.
+    Paused,
+}
+
+/// Receipt id of a private claim: [`receipt_id`] over (campaign, nullifier, `private`, denomination).
+pub fn private_receipt_id(campaign: &str, nullifier: &str, denomination: u64) -> String {
+    receipt_id(campaign, nullifier, "private", denomination as u128)
+}
+
+fn record_private(
+    tx: &Connection,
+    s: &ReceiptSigner,
+    job: &PrivateJob,
+) -> rusqlite::Result<PrivateOutcome> {
+    let spent: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM private_claims WHERE nullifier = ?1")?
+        .query_row([&job.nullifier], |r| r.get(0))
+        .optional()?;
+    if spent.is_some() {
+        return Ok(PrivateOutcome::Reused);
+    }
+    let rid = private_receipt_id(&s.campaign, &job.nullifier, job.denomination);
+    let amount = job.denomination.to_string();
+    tx.prepare_cached(
+        "INSERT INTO private_claims(nullifier, root, recipient, denomination, receipt_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        job.nullifier,
+        job.root,
+        job.recipient,
+        amount,
+        rid,
+        job.now
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO payouts(address, amount, released_total, receipt_id, created_at, nullifier)
+         VALUES (?1, ?2, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![job.recipient, amount, rid, job.now, job.nullifier])?;
+    Ok(PrivateOutcome::Accepted { receipt_id: rid })
+}
+
 fn read_paused(conn: &Connection) -> rusqlite::Result<bool> {
     Ok(conn
         .query_row("SELECT value FROM settings WHERE key = 'paused'", [], |r| {
@@ -324,6 +422,11 @@ fn read_paused(conn: &Connection) -> rusqlite::Result<bool> {
         .optional()?
         .as_deref()
         == Some("true"))
+}
+
+enum Outcome {
+    Claim(ClaimOutcome),
+    Private(PrivateOutcome),
 }
 
 fn writer_loop(
@@ -342,7 +445,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let mut results: Vec<Result<Option<ClaimOutcome>, String>> = Vec::with_capacity(jobs.len());
+        let mut results: Vec<Result<Option<Outcome>, String>> = Vec::with_capacity(jobs.len());
         let outcome: rusqlite::Result<()> = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut is_paused = paused.load(Ordering::SeqCst);
@@ -350,9 +453,17 @@ fn writer_loop(
                 match j {
                     Job::Claim(c, _) => {
                         if is_paused {
-                            results.push(Ok(Some(ClaimOutcome::Paused)));
+                            results.push(Ok(Some(Outcome::Claim(ClaimOutcome::Paused))));
                         } else {
-                            results.push(Ok(Some(record_claim(&tx, &signer, c)?)));
+                            results.push(Ok(Some(Outcome::Claim(record_claim(&tx, &signer, c)?))));
+                        }
+                    }
+                    Job::Private(p, _) => {
+                        if is_paused {
+                            results.push(Ok(Some(Outcome::Private(PrivateOutcome::Paused))));
+                        } else {
+                            results
+                                .push(Ok(Some(Outcome::Private(record_private(&tx, &signer, p)?))));
                         }
                     }
                     Job::Pause(p, _) => {
@@ -380,7 +491,16 @@ fn writer_loop(
         for (j, r) in jobs.drain(..).zip(results) {
             match j {
                 Job::Claim(_, reply) => {
-                    let _ = reply.send(r.and_then(|o| o.ok_or_else(|| "no outcome".to_string())));
+                    let _ = reply.send(r.and_then(|o| match o {
+                        Some(Outcome::Claim(c)) => Ok(c),
+                        _ => Err("no outcome".to_string()),
+                    }));
+                }
+                Job::Private(_, reply) => {
+                    let _ = reply.send(r.and_then(|o| match o {
+                        Some(Outcome::Private(p)) => Ok(p),
+                        _ => Err("no outcome".to_string()),
+                    }));
                 }
                 Job::Pause(_, reply) => {
                     let _ = reply.send(r.map(|_| ()));
@@ -475,6 +595,17 @@ impl Ledger {
         rx.await.map_err(|_| "ledger writer stopped".to_string())?
     }
 
+    /// Record a private claim: the nullifier and its payout row in one transaction (durably,
+    /// before returning).
+    pub async fn private_claim(&self, job: PrivateJob) -> Result<PrivateOutcome, String> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Private(job, tx))
+            .await
+            .map_err(|_| "ledger writer stopped".to_string())?;
+        rx.await.map_err(|_| "ledger writer stopped".to_string())?
+    }
+
     /// Pause or resume claims (durably).
     pub async fn set_paused(&self, paused: bool) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
@@ -540,7 +671,7 @@ fn ledger_json(c: &Connection) -> rusqlite::Result<Value> {
     }
     let mut payouts = Vec::new();
     let mut st = c.prepare(
-        "SELECT id, address, amount, released_total, receipt_id, created_at, batch FROM payouts ORDER BY id",
+        "SELECT id, address, amount, released_total, receipt_id, created_at, batch, nullifier FROM payouts ORDER BY id",
     )?;
     let rows = st.query_map([], |r| {
         Ok(json!({
@@ -551,15 +682,33 @@ fn ledger_json(c: &Connection) -> rusqlite::Result<Value> {
             "receipt_id": r.get::<_, String>(4)?,
             "created_at": r.get::<_, i64>(5)?,
             "batch": r.get::<_, Option<i64>>(6)?,
+            "nullifier": r.get::<_, Option<String>>(7)?,
         }))
     })?;
     for r in rows {
         payouts.push(r?);
     }
-    Ok(json!({"claims": claims, "payouts": payouts}))
+    let mut private = Vec::new();
+    let mut st = c.prepare(
+        "SELECT nullifier, root, recipient, denomination, receipt_id, created_at FROM private_claims ORDER BY rowid",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(json!({
+            "nullifier": r.get::<_, String>(0)?,
+            "root": r.get::<_, String>(1)?,
+            "recipient": r.get::<_, String>(2)?,
+            "denomination": r.get::<_, String>(3)?,
+            "receipt_id": r.get::<_, String>(4)?,
+            "created_at": r.get::<_, i64>(5)?,
+        }))
+    })?;
+    for r in rows {
+        private.push(r?);
+    }
+    Ok(json!({"claims": claims, "payouts": payouts, "private_claims": private}))
 }
 
-/// Every claim and payout row of the ledger at `db` as JSON `{claims: [receipt…], payouts: […]}`.
+/// Every claim and payout row of the ledger at `db` as JSON `{claims: [receipt…], payouts: […], private_claims: […]}`.
 pub fn read_ledger(db: &Path) -> Result<Value> {
     let c = open(db)?;
     ledger_json(&c).map_err(db_err(db))
@@ -826,4 +975,81 @@ pub fn now_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version-1 ledger with a claim and a payout row opens as version 2 with the rows kept,
+    /// the public tranche uniqueness kept, and private payout rows allowed beside them.
+    #[test]
+    fn migrates_v1_to_v2() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("claims.db");
+        {
+            let mut c = Connection::open(&db).unwrap();
+            let tx = c.transaction().unwrap();
+            tx.execute_batch(MIGRATIONS[0].1).unwrap();
+            tx.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER NOT NULL);
+                 INSERT INTO schema_version(version) VALUES (1);
+                 INSERT INTO claims VALUES ('0xaa', 'oz', '10', 'r1', '{}', 1, 5);
+                 INSERT INTO payouts(address, amount, released_total, receipt_id, created_at)
+                     VALUES ('0xaa', '10', '10', 'r1', 5);",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let c = open(&db).unwrap();
+        let v: i64 = c
+            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let rows: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM payouts WHERE address = '0xaa'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 1);
+        // The public tranche is still unique.
+        assert!(c
+            .execute(
+                "INSERT INTO payouts(address, amount, released_total, receipt_id, created_at)
+                 VALUES ('0xaa', '10', '10', 'r1', 6)",
+                [],
+            )
+            .is_err());
+        // A private row to the same address and amount is fine; its nullifier is unique.
+        c.execute(
+            "INSERT INTO private_claims VALUES ('0x01', '0x02', '0xaa', '10', 'p1', 7)",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO payouts(address, amount, released_total, receipt_id, created_at, nullifier)
+             VALUES ('0xaa', '10', '10', 'p1', 7, '0x01')",
+            [],
+        )
+        .unwrap();
+        assert!(c
+            .execute(
+                "INSERT INTO payouts(address, amount, released_total, receipt_id, created_at, nullifier)
+                 VALUES ('0xbb', '10', '10', 'p1', 7, '0x01')",
+                [],
+            )
+            .is_err());
+        assert!(c
+            .execute(
+                "INSERT INTO private_claims VALUES ('0x01', '0x03', '0xcc', '10', 'p2', 8)",
+                [],
+            )
+            .is_err());
+        assert_eq!(sum_released(&c, "0xaa").unwrap(), 10);
+        drop(c);
+        // Opening again is a no-op.
+        open(&db).unwrap();
+    }
 }

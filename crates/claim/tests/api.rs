@@ -576,7 +576,7 @@ impl ProofChecker for FakeAleo {
         "aleo"
     }
     fn root(&self) -> String {
-        "42field".into()
+        ALEO_ROOT.into()
     }
     fn claims(&self) -> u64 {
         1
@@ -613,6 +613,9 @@ impl ProofChecker for FakeAleo {
     }
 }
 
+/// A canonical field element (`0x` + 64 hex digits): the fixture's aleo root.
+const ALEO_ROOT: &str = "0x000000000000000000000000000000000000000000000000000000000000002a";
+
 const ALEO: &str = "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf";
 
 #[tokio::test]
@@ -620,7 +623,7 @@ async fn payout_export_writes_each_row_once_and_clawback_totals_unclaimed() {
     let e = env_with_dist(
         FixtureOptions {
             eligible: 16,
-            extra_roots: vec![("aleo".into(), "42field".into())],
+            extra_roots: vec![("aleo".into(), ALEO_ROOT.into())],
             ..Default::default()
         },
         |d| {
