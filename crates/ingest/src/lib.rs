@@ -105,25 +105,67 @@ pub const EVENTS_FILE: &str = "events.parquet";
 pub const QUARANTINE_FILE: &str = "quarantine.csv";
 pub const SUMMARY_FILE: &str = "ingest-summary.json";
 
+/// An address string of up to 63 bytes held inline (length in the last byte), so a cache
+/// lookup touches one table slot instead of following a pointer to the heap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct InlineKey([u8; 64]);
+
+impl InlineKey {
+    fn new(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        (b.len() < 64).then(|| {
+            let mut k = [0u8; 64];
+            k[..b.len()].copy_from_slice(b);
+            k[63] = b.len() as u8;
+            InlineKey(k)
+        })
+    }
+}
+
+/// High bit of a cached verdict: the rest indexes `Validator::errors`.
+const ERR: u32 = 1 << 31;
+
 struct Validator {
-    /// Raw address string → interned canonical address id (or the rule it broke).
-    cache: sort::FxMap<Box<str>, Result<u32, AddressError>>,
+    /// Raw address string → interned canonical address id, or `ERR | index` of the rule it broke.
+    cache: sort::FxMap<InlineKey, u32>,
+    /// The same for strings of 64 bytes or more (never valid, but cached all the same).
+    long: sort::FxMap<Box<str>, u32>,
+    errors: Vec<AddressError>,
     addr_ids: sort::FxMap<Address, u32>,
 }
 
 impl Validator {
     fn address(&mut self, s: &str, names: &mut Interner) -> Result<u32, AddressError> {
-        if let Some(v) = self.cache.get(s) {
-            return v.clone();
+        let key = InlineKey::new(s);
+        let hit = match &key {
+            Some(k) => self.cache.get(k),
+            None => self.long.get(s),
+        };
+        let v = match hit {
+            Some(&v) => v,
+            None => {
+                let v = match Address::parse(s) {
+                    Ok(a) => *self
+                        .addr_ids
+                        .entry(a)
+                        .or_insert_with(|| names.intern_owned(a.to_string())),
+                    Err(e) => {
+                        self.errors.push(e);
+                        ERR | (self.errors.len() as u32 - 1)
+                    }
+                };
+                match key {
+                    Some(k) => self.cache.insert(k, v),
+                    None => self.long.insert(s.into(), v),
+                };
+                v
+            }
+        };
+        if v & ERR == 0 {
+            Ok(v)
+        } else {
+            Err(self.errors[(v & !ERR) as usize].clone())
         }
-        let v = Address::parse(s).map(|a| {
-            *self
-                .addr_ids
-                .entry(a)
-                .or_insert_with(|| names.intern_owned(a.to_string()))
-        });
-        self.cache.insert(s.into(), v.clone());
-        v
     }
 }
 
@@ -173,6 +215,8 @@ pub fn ingest(
         })?;
     let mut val = Validator {
         cache: Default::default(),
+        long: Default::default(),
+        errors: Vec::new(),
         addr_ids: Default::default(),
     };
     let mut summary = IngestSummary {

@@ -143,11 +143,11 @@ impl EventWriter {
             path: path.clone(),
             source,
         })?;
-        let props = WriterProperties::builder()
+        let pb = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(1 << 20))
-            .set_created_by(format!("fairdrop {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_created_by(format!("fairdrop {}", env!("CARGO_PKG_VERSION")));
+        let props = pb.build();
         let mut writer = ArrowWriter::try_new(file, schema(), Some(props)).map_err(|source| {
             TableError::Parquet {
                 path: path.clone(),
@@ -241,8 +241,13 @@ impl EventWriter {
         let c = &mut self.cols;
         let mut arrays: Vec<ArrayRef> = vec![Arc::new(c.ts.finish())];
         for b in c.s.iter_mut() {
+            // `finish` hands the buffers over and leaves an empty builder: size the next one
+            // like this one so the next batch does not grow by doubling (copies, page faults).
+            let bytes = b.values_slice().len();
             arrays.push(Arc::new(b.finish()));
+            *b = StringBuilder::with_capacity(BATCH_ROWS, bytes + bytes / 8 + 64);
         }
+        c.ts = Int64Builder::with_capacity(BATCH_ROWS);
         c.n = 0;
         let batch = RecordBatch::try_new(schema(), arrays).map_err(|source| TableError::Arrow {
             path: self.path.clone(),
