@@ -250,47 +250,115 @@ pub fn read_csv(
         idx("program"),
     ];
     let width = names.len();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_err(path, gz, e)),
-        }
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let rec_ref = &rec;
-        let raw = move || {
-            let parts: Vec<String> = rec_ref.iter().map(escape_bytes).collect();
-            parts.join(",")
-        };
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue; // blank line
-        }
-        let fields: Result<RawFields<'_>, &'static str> = if rec.len() != width {
-            Err("csv.field_count")
-        } else {
-            let mut vals: [Option<&str>; 9] = [None; 9];
-            let mut bad = false;
-            for (slot, c) in vals.iter_mut().zip(cols.iter()) {
-                if let Some(c) = c {
-                    match std::str::from_utf8(&rec[*c]) {
-                        Ok(s) => *slot = Some(s),
-                        Err(_) => bad = true,
+    // Parsing (decompression, CSV splitting, UTF-8 checks) runs on its own thread, a batch
+    // of records at a time, while this thread validates: the two overlap on two cores.
+    // Batches and their records' buffers go back to the parser for reuse, so steady state
+    // allocates nothing.
+    const BATCH: usize = 4096;
+    let (to_main, from_parser) = std::sync::mpsc::sync_channel::<Result<Vec<Rec>, FileError>>(4);
+    let (to_parser, returned) = std::sync::mpsc::channel::<Vec<Rec>>();
+    std::thread::scope(|scope| -> Result<(), FileError> {
+        std::thread::Builder::new()
+            .name("csv-parser".into())
+            .spawn_scoped(scope, move || {
+                let mut spare: Vec<csv::ByteRecord> = Vec::new();
+                loop {
+                    let mut batch = returned.try_recv().unwrap_or_default();
+                    spare.extend(batch.drain(..).map(Rec::into_bytes));
+                    let mut done = false;
+                    while batch.len() < BATCH {
+                        let mut rec = spare.pop().unwrap_or_default();
+                        match rdr.read_byte_record(&mut rec) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                done = true;
+                                break;
+                            }
+                            Err(e) => {
+                                let _ = to_main.send(Err(csv_err(path, gz, e)));
+                                return;
+                            }
+                        }
+                        if rec.len() == 1 && rec[0].is_empty() {
+                            spare.push(rec);
+                            continue; // blank line
+                        }
+                        batch.push(if rec.len() != width {
+                            Rec::FieldCount(rec)
+                        } else {
+                            match csv::StringRecord::from_byte_record(rec) {
+                                Ok(s) => Rec::Text(s),
+                                Err(e) => Rec::NotUtf8(e.into_byte_record()),
+                            }
+                        });
+                    }
+                    if (!batch.is_empty() && to_main.send(Ok(batch)).is_err()) || done {
+                        return;
                     }
                 }
+            })
+            .map_err(|e| FileError::new(path, format!("cannot start the CSV parser: {e}")))?;
+        for batch in from_parser {
+            let batch = batch?;
+            for rec in &batch {
+                let line = rec.line();
+                let raw = move || rec.raw();
+                let fields: Result<RawFields<'_>, &'static str> = match rec {
+                    Rec::FieldCount(_) => Err("csv.field_count"),
+                    Rec::NotUtf8(_) => Err("encoding.utf8"),
+                    Rec::Text(r) => {
+                        let mut vals: [Option<&str>; 9] = [None; 9];
+                        for (slot, c) in vals.iter_mut().zip(cols.iter()) {
+                            *slot = c.map(|c| &r[c]);
+                        }
+                        Ok(fields_from(vals))
+                    }
+                };
+                visit(RawRow {
+                    pos: Position::Line(line),
+                    fields,
+                    raw: &raw,
+                })?;
             }
-            if bad {
-                Err("encoding.utf8")
-            } else {
-                Ok(fields_from(vals))
-            }
-        };
-        visit(RawRow {
-            pos: Position::Line(line),
-            fields,
-            raw: &raw,
-        })?;
-    }
+            // The parser may have finished; then nobody needs the batch back.
+            let _ = to_parser.send(batch);
+        }
+        Ok(())
+    })?;
     Ok(info)
+}
+
+/// A parsed CSV record as the parser thread hands it over.
+enum Rec {
+    /// Right width, valid UTF-8.
+    Text(csv::StringRecord),
+    /// Right width, not UTF-8.
+    NotUtf8(csv::ByteRecord),
+    /// A different number of fields than the header.
+    FieldCount(csv::ByteRecord),
+}
+
+impl Rec {
+    fn line(&self) -> u64 {
+        let p = match self {
+            Rec::Text(r) => r.position(),
+            Rec::NotUtf8(r) | Rec::FieldCount(r) => r.position(),
+        };
+        p.map(|p| p.line()).unwrap_or(0)
+    }
+    fn raw(&self) -> String {
+        let parts: Vec<String> = match self {
+            Rec::Text(r) => r.iter().map(|f| escape_bytes(f.as_bytes())).collect(),
+            Rec::NotUtf8(r) | Rec::FieldCount(r) => r.iter().map(escape_bytes).collect(),
+        };
+        parts.join(",")
+    }
+    fn into_bytes(self) -> csv::ByteRecord {
+        match self {
+            Rec::Text(r) => r.into_byte_record(),
+            Rec::NotUtf8(r) | Rec::FieldCount(r) => r,
+        }
+    }
 }
 
 fn fields_from(v: [Option<&str>; 9]) -> RawFields<'_> {
