@@ -420,6 +420,12 @@ fn read_file(p: &Path) -> Result<Vec<u8>, ZkError> {
     std::fs::read(p).map_err(|e| ZkError::Io(format!("{}: {e}", p.display())))
 }
 
+/// The campaign a proving-key file (its bytes) belongs to, from its header only (no curve
+/// points are decoded).
+pub fn proving_key_campaign(bytes: &[u8]) -> Result<CampaignId, ZkError> {
+    parse_header(PK_MAGIC, bytes, "proving key").map(|(c, _, _)| c)
+}
+
 /// Read a proving key file.
 pub fn read_proving_key(path: &Path) -> Result<ProvingKey, ZkError> {
     ProvingKey::from_bytes(&read_file(path)?)

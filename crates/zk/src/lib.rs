@@ -91,8 +91,10 @@
 
 pub mod aleo;
 pub mod circuit;
+pub mod evm;
 pub mod poseidon;
 pub mod private;
+pub mod registry;
 pub mod tree;
 
 /// The BLS12-377 scalar field (the base field of Edwards-BLS12-377).
@@ -103,15 +105,24 @@ pub use aleo::{
     aleo_leaf, aleo_x, verify_aleo_proof, AleoProof, AleoTree, AleoVerifyError, ALEO_DEPTH,
 };
 pub use circuit::{
-    constraint_count, is_satisfied, key_hash, prove, read_proving_key, read_verifying_key, setup,
-    verify, verify_and_record, write_keys, ClaimCircuit, ClaimWitness, KeyHashes, PrivateClaim,
-    Proof, ProvingKey, PublicInputs, VerifyingKey, PK_FILE, PROOF_BYTES, VK_FILE,
+    constraint_count, is_satisfied, key_hash, prove, proving_key_campaign, read_proving_key,
+    read_verifying_key, setup, verify, verify_and_record, write_keys, ClaimCircuit, ClaimWitness,
+    KeyHashes, PrivateClaim, Proof, ProvingKey, PublicInputs, VerifyingKey, PK_FILE, PROOF_BYTES,
+    VK_FILE,
+};
+pub use evm::{
+    parse_evm_signature, personal_sign, recover_personal_sign, verify_evm_registration,
+    SignatureError, EVM_SIGNATURE_BYTES,
 };
 pub use poseidon::{hash, hash2};
 pub use private::{
     eip191_bytes, evm_registration_message, issue_claim_codes, note_leaf, recipient_field,
     split_denominations, CampaignId, ClaimCode, Commitment, Note, Nullifier, NullifierSet,
     PrivateTree, Secret, Split, PRIVATE_DEPTH,
+};
+pub use registry::{
+    commit_private, read_registrations, PrivateCommit, RegistrationError, Registrations, TreeFile,
+    MANIFEST_PK, MANIFEST_ROOT, MANIFEST_TREE, MANIFEST_VK, ROOT_FILE, TREE_FILE, TREE_FORMAT,
 };
 pub use tree::{empty_leaf, MerklePath, SparseTree};
 
