@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use fairdrop_zk::{
     os_rng, prove, read_proving_key, read_verifying_key, setup, verify, write_keys, CampaignId,
-    ClaimWitness, Commitment, Note, PrivateClaim, PrivateTree, Secret,
+    ClaimWitness, Commitment, PrivateClaim, PrivateTree, Secret,
 };
+use fairdrop_zk::{read_registrations, TreeFile};
 
 use crate::Exit;
 
@@ -41,7 +42,8 @@ pub enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// The private tree from registered notes (CSV `commitment,denomination`)
+    /// The private tree from registrations (CSV `commitment,denomination[,address,signature]`;
+    /// EVM rows with a signature column are checked: EIP-191 signer == address)
     Tree {
         #[arg(long)]
         campaign_id: String,
@@ -70,16 +72,6 @@ pub enum Cmd {
         #[arg(long)]
         claim: PathBuf,
     },
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct TreeFile {
-    format: String,
-    campaign_id: String,
-    root: String,
-    /// (commitment, denomination) in tree order.
-    notes: Vec<(String, u64)>,
-    bucket_sizes: Vec<(u64, usize)>,
 }
 
 fn z<T>(r: Result<T, fairdrop_zk::ZkError>) -> Result<T> {
@@ -127,34 +119,23 @@ pub fn run(a: Args) -> Result<()> {
             notes,
             out,
         } => {
-            let mut list = Vec::new();
-            let mut r = csv::Reader::from_path(&notes)
-                .map_err(|e| Exit(2, format!("{}: {e}", notes.display())))?;
-            for (i, rec) in r.records().enumerate() {
-                let rec = rec.map_err(|e| Exit(2, format!("{}: {e}", notes.display())))?;
-                let line = i + 2;
-                let c = Commitment::from_hex(rec.get(0).unwrap_or(""))
-                    .map_err(|e| Exit(2, format!("{}:{line}: commitment: {e}", notes.display())))?;
-                let d: u64 = rec.get(1).unwrap_or("").parse().map_err(|e| {
-                    Exit(2, format!("{}:{line}: denomination: {e}", notes.display()))
-                })?;
-                list.push(Note {
-                    commitment: c,
-                    denomination: d,
-                });
+            let cid = CampaignId::from_name(&campaign_id);
+            let reg = read_registrations(&notes, &cid).map_err(|e| Exit(2, e.to_string()))?;
+            if reg.evm_signed > 0 {
+                eprintln!(
+                    "  {} EVM registrations: EIP-191 signature checked",
+                    reg.evm_signed
+                );
             }
+            if reg.aleo_rows > 0 {
+                eprintln!(
+                    "  {} Aleo registrations: bound by their registration transaction (not checked here)",
+                    reg.aleo_rows
+                );
+            }
+            let list = reg.notes;
             let t = z(PrivateTree::build(list))?;
-            let tf = TreeFile {
-                format: "fairdrop-private-tree-v1".into(),
-                campaign_id: CampaignId::from_name(&campaign_id).to_hex(),
-                root: fairdrop_zk::fe_to_hex(&t.root()),
-                notes: t
-                    .notes()
-                    .iter()
-                    .map(|n| (n.commitment.to_hex(), n.denomination))
-                    .collect(),
-                bucket_sizes: t.bucket_sizes(),
-            };
+            let tf = TreeFile::new(&t, &cid);
             fairdrop_core::fsutil::write_atomic(
                 &out,
                 serde_json::to_string_pretty(&tf)?.as_bytes(),
@@ -171,27 +152,10 @@ pub fn run(a: Args) -> Result<()> {
             denomination,
             recipient,
         } => {
-            let tf: TreeFile = serde_json::from_str(&read(&tree)?)
+            let tf = z(TreeFile::read(&tree))?;
+            let (t, campaign) = tf
+                .rebuild()
                 .map_err(|e| Exit(2, format!("{}: {e}", tree.display())))?;
-            let campaign = z(CampaignId::from_hex(&tf.campaign_id))?;
-            let mut notes = Vec::new();
-            for (c, d) in &tf.notes {
-                notes.push(Note {
-                    commitment: z(Commitment::from_hex(c))?,
-                    denomination: *d,
-                });
-            }
-            let t = z(PrivateTree::build(notes))?;
-            if fairdrop_zk::fe_to_hex(&t.root()) != tf.root {
-                return Err(Exit(
-                    2,
-                    format!(
-                        "{}: notes do not hash to the root it states",
-                        tree.display()
-                    ),
-                )
-                .into());
-            }
             let s = z(Secret::from_hex(read(&secret)?.trim()))?;
             let c = Commitment::new(&s, &campaign);
             let index = t.index_of(&c, denomination).ok_or_else(|| {
@@ -233,4 +197,68 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fairdrop_zk::evm::EvmSigningKey as SigningKey;
+    use fairdrop_zk::{evm_registration_message, personal_sign};
+
+    fn tree(notes: &std::path::Path, out: &std::path::Path) -> Result<()> {
+        run(Args {
+            cmd: Cmd::Tree {
+                campaign_id: "t-evm".into(),
+                notes: notes.to_path_buf(),
+                out: out.to_path_buf(),
+            },
+        })
+    }
+
+    /// `fairdrop zk tree` checks EIP-191 registrations: a good file makes the tree; a row
+    /// signed by another key stops with file, line and rule, and writes nothing.
+    #[test]
+    fn tree_checks_evm_signatures() {
+        let d = tempfile::tempdir().unwrap();
+        let campaign = CampaignId::from_name("t-evm");
+        let mut rows = String::from("address,commitment,denomination,signature\n");
+        let mut keys = Vec::new();
+        for i in 1..=2u8 {
+            let sk = SigningKey::from_slice(&[i + 40; 32]).unwrap();
+            let addr =
+                fairdrop_core::Address::Evm(fairdrop_zk::evm::evm_address_of(sk.verifying_key()));
+            let c = Commitment::new(&Secret::from_random_bytes([i; 32]), &campaign);
+            let sig = personal_sign(&sk, &evm_registration_message(&campaign, &c));
+            rows.push_str(&format!(
+                "{addr},{},1000,0x{}\n",
+                c.to_hex(),
+                hex::encode(sig)
+            ));
+            keys.push((addr, c, sk));
+        }
+        let notes = d.path().join("notes.csv");
+        std::fs::write(&notes, &rows).unwrap();
+        let out = d.path().join("tree.json");
+        tree(&notes, &out).unwrap();
+        let tf = TreeFile::read(&out).unwrap();
+        assert_eq!(tf.notes.len(), 2);
+        tf.rebuild().unwrap();
+
+        // Row 3 signed by the first key: refused.
+        let (addr, c, _) = &keys[1];
+        let bad_sig = personal_sign(&keys[0].2, &evm_registration_message(&campaign, c));
+        let bad = rows.replace(
+            &rows.lines().nth(2).unwrap().to_string(),
+            &format!("{addr},{},1000,0x{}", c.to_hex(), hex::encode(bad_sig)),
+        );
+        std::fs::write(&notes, bad).unwrap();
+        let out2 = d.path().join("tree2.json");
+        let e = tree(&notes, &out2).unwrap_err();
+        let msg = e.downcast_ref::<Exit>().map(|x| x.1.clone()).unwrap();
+        assert!(
+            msg.contains("notes.csv:3: registration.signature.signer"),
+            "{msg}"
+        );
+        assert!(!out2.exists());
+    }
 }
