@@ -10,6 +10,7 @@
 //! | `progress.jsonl` | per wallet: steps, gates, points per rule, total, tier |
 //! | `campaign.json` | what the claim service shows: steps, gates, points rules, tiers, window |
 //! | `manifest.json` | campaign, pool, counts, roots, sha256 of every input and of the campaign file; ed25519-signed when `signing.key` is set |
+//! | `zk/claim.vk`, `zk/tree.json`, `zk/root.txt` | with `[zk]`: copies of the verifying key and private tree, and the tree's root; the manifest records `inputs["zk:claim.pk"]`, `inputs["zk:claim.vk"]`, `inputs["zk:tree.json"]` (sha256) and `roots["private"]` (the root) |
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -193,7 +194,10 @@ fn max_of_flag(src: &str) -> Option<i64> {
 }
 
 /// The manifest: hashes of every input and of the campaign file, roots, counts. Signed when
-/// the campaign names a key.
+/// the campaign names a key. With `[zk]`, also the private-claim files (checked against the
+/// campaign id and copied into `dir/zk/` by `fairdrop_zk::commit_private`): the sha256 of
+/// `claim.pk`, `claim.vk` and the tree file under `inputs["zk:…"]`, the root as
+/// `roots["private"]`.
 pub fn manifest(
     c: &Campaign,
     roots: BTreeMap<String, String>,
@@ -211,6 +215,21 @@ pub fn manifest(
     }
     for x in &c.exclusions {
         add(&x.file)?;
+    }
+    let mut roots = roots;
+    if let Some(z) = &c.zk {
+        let pc =
+            fairdrop_zk::commit_private(&z.keys, &z.tree, &c.id, &dir.join("zk")).map_err(|e| {
+                RunError::Commit(format!(
+                    "{}:{}: zk: {e}",
+                    c.path.display(),
+                    z.keys_line.min(z.tree_line)
+                ))
+            })?;
+        inputs.insert(fairdrop_zk::MANIFEST_PK.into(), pc.proving_key_sha256);
+        inputs.insert(fairdrop_zk::MANIFEST_VK.into(), pc.verifying_key_sha256);
+        inputs.insert(fairdrop_zk::MANIFEST_TREE.into(), pc.tree_sha256);
+        roots.insert(fairdrop_zk::MANIFEST_ROOT.into(), pc.root);
     }
     let counts: BTreeMap<String, u64> = [
         ("claims", s.allocated_wallets),
@@ -243,4 +262,101 @@ pub fn manifest(
     }
     m.write(&dir.join("manifest.json")).map_err(merr)?;
     Ok(m)
+}
+
+#[cfg(test)]
+mod zk_tests {
+    use fairdrop_merkle::manifest::{compare, sha256_file, Manifest};
+    use fairdrop_policy::campaign::Campaign;
+    use fairdrop_zk::*;
+
+    fn run_to(c: &Campaign, out: &std::path::Path) -> Result<crate::RunSummary, crate::RunError> {
+        crate::run(
+            c,
+            &crate::RunOptions {
+                out: Some(out.to_path_buf()),
+                progress: false,
+                batch_rows: None,
+            },
+        )
+    }
+
+    /// `[zk]` in the campaign: the run copies the verifying key, tree and root into `dist/zk/`
+    /// and the signed manifest commits to all of them (and to the proving key); a changed key or
+    /// tree changes the manifest, and keys of another campaign stop the run.
+    #[test]
+    fn run_commits_private_claim_files() {
+        let d = tempfile::tempdir().unwrap();
+        let w = d.path().join("world");
+        crate::world::world(&w, 400, 5, fairdrop_sim::OutputFormat::Csv).unwrap();
+        let base = Campaign::load(&w.join("campaign.toml")).unwrap();
+        let id = CampaignId::from_name(&base.id);
+        let (pk, vk) = setup(&id, &mut os_rng().unwrap()).unwrap();
+        let hashes = write_keys(&w.join("zk-keys"), &pk, &vk).unwrap();
+        let notes: Vec<Note> = (1..=3u8)
+            .map(|i| Note {
+                commitment: Commitment::new(&Secret::from_random_bytes([i; 32]), &id),
+                denomination: 1_000_000,
+            })
+            .collect();
+        let tree = PrivateTree::build(notes.clone()).unwrap();
+        let tf = TreeFile::new(&tree, &id);
+        std::fs::write(w.join("tree.json"), serde_json::to_vec(&tf).unwrap()).unwrap();
+        let text = std::fs::read_to_string(w.join("campaign.toml"))
+            .unwrap()
+            .replace("cap = \"500_000 ALEO\"", "cap = \"5_000_000 ALEO\"");
+        std::fs::write(
+            w.join("campaign.toml"),
+            format!("{text}\n[zk]\nkeys = \"zk-keys\"\ntree = \"tree.json\"\n"),
+        )
+        .unwrap();
+        let c = Campaign::load(&w.join("campaign.toml")).unwrap();
+        let out = d.path().join("out");
+        let s = run_to(&c, &out).unwrap();
+        assert_eq!(s.roots.get(MANIFEST_ROOT), Some(&tf.root));
+        let m = Manifest::read(&out.join("manifest.json")).unwrap();
+        m.verify_signature(None).unwrap();
+        assert_eq!(m.roots[MANIFEST_ROOT], tf.root);
+        assert_eq!(m.inputs[MANIFEST_PK], hashes.proving_key_sha256);
+        assert_eq!(m.inputs[MANIFEST_VK], hashes.verifying_key_sha256);
+        assert_eq!(
+            m.inputs[MANIFEST_VK],
+            sha256_file(&out.join("zk/claim.vk")).unwrap()
+        );
+        assert_eq!(
+            m.inputs[MANIFEST_TREE],
+            sha256_file(&out.join("zk/tree.json")).unwrap()
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join("zk/root.txt")).unwrap(),
+            format!("{}\n", tf.root)
+        );
+
+        // Another tree (one note more): the manifest names what changed.
+        let mut more = notes.clone();
+        more.push(Note {
+            commitment: Commitment::new(&Secret::from_random_bytes([9; 32]), &id),
+            denomination: 1_000_000,
+        });
+        let tf2 = TreeFile::new(&PrivateTree::build(more).unwrap(), &id);
+        std::fs::write(w.join("tree.json"), serde_json::to_vec(&tf2).unwrap()).unwrap();
+        let out2 = d.path().join("out2");
+        run_to(&c, &out2).unwrap();
+        let m2 = Manifest::read(&out2.join("manifest.json")).unwrap();
+        let diff = compare(&m, &m2).unwrap();
+        assert!(diff.starts_with("inputs.zk:tree.json"), "{diff}");
+        assert_ne!(m2.roots[MANIFEST_ROOT], m.roots[MANIFEST_ROOT]);
+
+        // Keys of another campaign: the run stops, naming the campaign file and the key file.
+        let other = CampaignId::from_name("another-campaign");
+        let (pk2, vk2) = setup(&other, &mut os_rng().unwrap()).unwrap();
+        write_keys(&w.join("zk-keys"), &pk2, &vk2).unwrap();
+        let out3 = d.path().join("out3");
+        let e = run_to(&c, &out3).unwrap_err().to_string();
+        assert!(
+            e.contains("campaign.toml:") && e.contains("claim.pk"),
+            "{e}"
+        );
+        assert!(!out3.exists(), "no output on failure");
+    }
 }

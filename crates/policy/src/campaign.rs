@@ -48,6 +48,18 @@ struct Raw {
     signing: Signing,
     #[serde(default)]
     claim: Claim,
+    #[serde(default)]
+    zk: Option<RawZk>,
+}
+
+/// `[zk]`: private claims committed by the run.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawZk {
+    /// Folder written by `fairdrop zk setup` (`claim.pk`, `claim.vk`).
+    keys: Spanned<String>,
+    /// Private-tree file written by `fairdrop zk tree --out`.
+    tree: Spanned<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -222,6 +234,19 @@ pub struct Claim {
     pub vesting_days: Option<u32>,
 }
 
+/// `[zk]`: the private-claim keys and tree the run copies into `dist/zk/` and commits to in
+/// the manifest (the files themselves are checked by the commit stage).
+#[derive(Debug, Clone)]
+pub struct Zk {
+    /// Keys folder (`fairdrop zk setup --out`): holds `claim.pk` and `claim.vk`.
+    pub keys: PathBuf,
+    /// Private-tree file (`fairdrop zk tree --out`).
+    pub tree: PathBuf,
+    /// Lines of `zk.keys` and `zk.tree`, for errors found later.
+    pub keys_line: usize,
+    pub tree_line: usize,
+}
+
 /// A list of addresses that are never eligible.
 #[derive(Debug, Clone)]
 pub struct Exclusion {
@@ -313,6 +338,8 @@ pub struct Campaign {
     pub outputs: Outputs,
     pub signing: Signing,
     pub claim: Claim,
+    /// `[zk]` (optional): private claims.
+    pub zk: Option<Zk>,
 }
 
 fn line_of(src: &str, span: std::ops::Range<usize>) -> usize {
@@ -706,6 +733,42 @@ impl Campaign {
                 addresses,
             });
         }
+        let zk = match &raw.zk {
+            None => None,
+            Some(z) => {
+                let (keys_line, tree_line) = (sp(z.keys.span()), sp(z.tree.span()));
+                let keys = rel(z.keys.get_ref());
+                for f in ["claim.pk", "claim.vk"] {
+                    if !keys.join(f).is_file() {
+                        return Err(err(
+                            keys_line,
+                            "zk.keys",
+                            format!(
+                                "{} has no {f} (make the keys with `fairdrop zk setup --out`)",
+                                keys.display()
+                            ),
+                        ));
+                    }
+                }
+                let tree = rel(z.tree.get_ref());
+                if !tree.is_file() {
+                    return Err(err(
+                        tree_line,
+                        "zk.tree",
+                        format!(
+                            "{} is not a file (make it with `fairdrop zk tree --out`)",
+                            tree.display()
+                        ),
+                    ));
+                }
+                Some(Zk {
+                    keys,
+                    tree,
+                    keys_line,
+                    tree_line,
+                })
+            }
+        };
         let _ = BTreeMap::<u8, u8>::new();
         Ok(Campaign {
             path: path.to_path_buf(),
@@ -738,6 +801,7 @@ impl Campaign {
             outputs: raw.outputs,
             signing: raw.signing,
             claim: raw.claim,
+            zk,
         })
     }
 
@@ -747,5 +811,66 @@ impl Campaign {
             window_start: self.window_start,
             decimals: self.decimals,
         }
+    }
+}
+
+#[cfg(test)]
+mod zk_section {
+    use super::*;
+
+    const BASE: &str = r#"[campaign]
+id = "z"
+name = "Z"
+address_kind = "evm"
+token = "T"
+decimals = 0
+pool = 100
+snapshot = "2026-01-01T00:00:00Z"
+window_days = 30
+
+[allocation]
+method = "equal"
+"#;
+
+    fn load(extra: &str) -> (tempfile::TempDir, Result<Campaign, CampaignError>) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("keys")).unwrap();
+        std::fs::write(d.path().join("keys/claim.pk"), b"pk").unwrap();
+        std::fs::write(d.path().join("keys/claim.vk"), b"vk").unwrap();
+        std::fs::write(d.path().join("tree.json"), b"{}").unwrap();
+        let p = d.path().join("campaign.toml");
+        let text = format!("{BASE}{extra}");
+        std::fs::write(&p, &text).unwrap();
+        let r = Campaign::load(&p);
+        (d, r)
+    }
+
+    #[test]
+    fn absent_is_none_and_present_resolves_paths() {
+        let (_d, r) = load("");
+        assert!(r.unwrap().zk.is_none());
+        let (d, r) = load("\n[zk]\nkeys = \"keys\"\ntree = \"tree.json\"\n");
+        let z = r.unwrap().zk.unwrap();
+        assert_eq!(z.keys, d.path().join("keys"));
+        assert_eq!(z.tree, d.path().join("tree.json"));
+        assert_eq!((z.keys_line, z.tree_line), (15, 16));
+    }
+
+    #[test]
+    fn errors_name_key_and_line() {
+        let (_d, r) = load("\n[zk]\nkeys = \"nope\"\ntree = \"tree.json\"\n");
+        let e = r.unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (15, "zk.keys"), "{e}");
+        assert!(e.msg.contains("claim.pk"), "{e}");
+        let (_d, r) = load("\n[zk]\nkeys = \"keys\"\ntree = \"missing.json\"\n");
+        let e = r.unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (16, "zk.tree"), "{e}");
+        let (_d, r) = load("\n[zk]\nkeys = \"keys\"\ntree = \"tree.json\"\nroot = \"0x1\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.line, 17, "{e}");
+        assert!(e.msg.contains("unknown field `root`"), "{e}");
+        let (_d, r) = load("\n[zk]\nkeys = \"keys\"\n");
+        let e = r.unwrap_err();
+        assert!(e.msg.contains("missing field `tree`"), "{e}");
     }
 }
