@@ -264,6 +264,11 @@ pub(crate) fn campaign_value(dist: &Dist) -> Value {
         },
         "manifest": dist.manifest,
         "profiles": roots,
+        "private": dist.private.as_ref().map(|p| json!({
+            "campaign_id": p.campaign.to_hex(),
+            "root": p.root.map(|r| fairdrop_zk::fe_to_hex(&r)),
+            "verifying_key_sha256": p.vk_sha256,
+        })),
         "public_key": hex::encode(dist.public_key.as_bytes()),
         "fingerprint": dist.fingerprint(),
         "steps": c.steps,
@@ -776,37 +781,62 @@ async fn submit_private(
         }
     }
     let nullifier = public.nullifier.to_hex();
+    let c = &app.dist.campaign.claim;
+    let amount = public.denomination as u128;
+    let vested_now = vested(amount, app.dist.start, c.cliff_days, c.vesting_days, now);
     let job = PrivateJob {
         nullifier: nullifier.clone(),
         root: fairdrop_zk::fe_to_hex(&public.root),
         recipient: recipient.to_string(),
         denomination: public.denomination,
+        vested: vested_now,
         now,
     };
+    // Same shape as `GET /v1/claims/{address}` vesting; payouts never go backwards, so what
+    // has been released is what has vested by now.
+    let vesting = json!({
+        "amount": amount.to_string(),
+        "cliff_days": c.cliff_days,
+        "vesting_days": c.vesting_days,
+        "vesting_end": format_time(app.dist.start + c.vesting_days as i64 * 86_400),
+        "vested": vested_now.to_string(),
+        "released": vested_now.to_string(),
+        "locked": (amount - vested_now.min(amount)).to_string(),
+    });
+    let answer = |status: StatusCode, word: &str, receipt: &str| {
+        let receipt: Value = serde_json::from_str(receipt).unwrap_or(Value::Null);
+        json_response(
+            status,
+            json!({
+                "status": word,
+                "receipt": receipt,
+                "receipt_id": receipt["receipt_id"],
+                "nullifier": nullifier,
+                "recipient": job.recipient,
+                "denomination": job.denomination,
+                "root": job.root,
+                "claimed_at": receipt["claimed_at"],
+                "vesting": vesting,
+            })
+            .to_string(),
+        )
+    };
     match app.ledger.private_claim(job.clone()).await {
-        Ok(PrivateOutcome::Accepted { receipt_id }) => {
+        Ok(PrivateOutcome::Accepted { receipt }) => {
             app.metrics.claims_accepted.fetch_add(1, Ordering::Relaxed);
             tracing::info!(nullifier = %nullifier, "private claim accepted");
-            Ok(json_response(
-                StatusCode::CREATED,
-                json!({
-                    "status": "accepted",
-                    "receipt_id": receipt_id,
-                    "nullifier": nullifier,
-                    "recipient": job.recipient,
-                    "denomination": job.denomination,
-                    "root": job.root,
-                    "claimed_at": format_time(now),
-                })
-                .to_string(),
-            ))
+            Ok(answer(StatusCode::CREATED, "accepted", &receipt))
+        }
+        Ok(PrivateOutcome::Duplicate { receipt }) => {
+            app.metrics.claims_duplicate.fetch_add(1, Ordering::Relaxed);
+            Ok(answer(StatusCode::OK, "duplicate", &receipt))
         }
         Ok(PrivateOutcome::Reused) => {
             app.metrics.claims_conflict.fetch_add(1, Ordering::Relaxed);
             Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "private_claim.nullifier_reused",
-                format!("nullifier {nullifier} was already used (a note is claimed once)"),
+                format!("nullifier {nullifier} was already used by a claim to another recipient or denomination (a note is claimed once)"),
             )
             .with(json!({"nullifier": nullifier})))
         }

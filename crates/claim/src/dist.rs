@@ -430,21 +430,75 @@ pub struct Dist {
 pub struct PrivateClaims {
     /// The campaign's Groth16 verifying key (its campaign is `CampaignId::from_name(campaign.id)`).
     pub vk: Arc<fairdrop_zk::VerifyingKey>,
+    /// sha256 of `zk/claim.vk` (equal to the manifest's `inputs["zk:claim.vk"]`).
+    pub vk_sha256: String,
     /// `CampaignId::from_name(campaign.id)`.
     pub campaign: fairdrop_zk::CampaignId,
-    /// The private tree root proofs must use (`zk/root.txt`), if pinned.
+    /// The private tree root proofs must use (`zk/root.txt` = the manifest's `roots["private"]`).
     pub root: Option<fairdrop_zk::Fr>,
 }
 
 impl PrivateClaims {
-    /// Read `dir/zk/claim.vk` (absent: `Ok(None)`) and `dir/zk/root.txt` (optional).
-    pub fn load(dir: &Path, campaign_id: &str) -> Result<Option<PrivateClaims>> {
+    /// Check the dist's `zk/` files against the signed manifest and load them.
+    ///
+    /// - The manifest commits to none (no `inputs["zk:claim.vk"]`, no `roots["private"]`):
+    ///   private claims are off (`Ok(None)`), and any of `zk/claim.vk`, `zk/root.txt`,
+    ///   `zk/tree.json` being present is an error (files nobody signed).
+    /// - It commits: `zk/claim.vk` must exist with exactly that sha256 and be for this
+    ///   campaign; `zk/root.txt` must exist and hold exactly `roots["private"]`; `zk/tree.json`,
+    ///   when present, must have the sha256 of `inputs["zk:tree.json"]`.
+    ///
+    /// Every mismatch is an error naming the file: the service refuses to start.
+    pub fn load(
+        dir: &Path,
+        campaign_id: &str,
+        manifest: &Manifest,
+    ) -> Result<Option<PrivateClaims>> {
+        use fairdrop_zk::{
+            MANIFEST_ROOT, MANIFEST_TREE, MANIFEST_VK, ROOT_FILE, TREE_FILE, VK_FILE,
+        };
         let zk = dir.join("zk");
-        let vpath = zk.join(fairdrop_zk::VK_FILE);
-        if !vpath.exists() {
+        let (vpath, rpath, tpath) = (zk.join(VK_FILE), zk.join(ROOT_FILE), zk.join(TREE_FILE));
+        let mpath = dir.join("manifest.json");
+        let want_vk = manifest.inputs.get(MANIFEST_VK);
+        let want_root = manifest.roots.get(MANIFEST_ROOT);
+        let want_tree = manifest.inputs.get(MANIFEST_TREE);
+        if want_vk.is_none() && want_root.is_none() {
+            if let Some(p) = [&vpath, &rpath, &tpath].into_iter().find(|p| p.exists()) {
+                return Err(ClaimError::dist(
+                    p,
+                    format!(
+                        "present, but the signed manifest commits to no private claims (no inputs[{MANIFEST_VK:?}], no roots[{MANIFEST_ROOT:?}]): run the campaign with a [zk] section, or remove {}",
+                        zk.display()
+                    ),
+                ));
+            }
             return Ok(None);
         }
-        let vk = fairdrop_zk::read_verifying_key(&vpath)
+        let (Some(want_vk), Some(want_root)) = (want_vk, want_root) else {
+            return Err(ClaimError::dist(
+                &mpath,
+                format!("inputs[{MANIFEST_VK:?}] and roots[{MANIFEST_ROOT:?}] come together; this manifest has only one"),
+            ));
+        };
+        let vbytes = std::fs::read(&vpath).map_err(|e| {
+            ClaimError::dist(
+                &vpath,
+                format!(
+                    "the signed manifest commits to a verifying key, but it cannot be read: {e}"
+                ),
+            )
+        })?;
+        let vk_sha256 = hex::encode(Sha256::digest(&vbytes));
+        if !vk_sha256.eq_ignore_ascii_case(want_vk) {
+            return Err(ClaimError::dist(
+                &vpath,
+                format!(
+                    "sha256 {vk_sha256} is not the manifest's inputs[{MANIFEST_VK:?}] {want_vk}: this is not the verifying key the campaign committed to"
+                ),
+            ));
+        }
+        let vk = fairdrop_zk::VerifyingKey::from_bytes(&vbytes)
             .map_err(|e| ClaimError::dist(&vpath, e.to_string()))?;
         let campaign = fairdrop_zk::CampaignId::from_name(campaign_id);
         if vk.campaign != campaign {
@@ -457,21 +511,49 @@ impl PrivateClaims {
                 ),
             ));
         }
-        let rpath = zk.join("root.txt");
-        let root = if rpath.exists() {
-            let text = std::fs::read_to_string(&rpath).map_err(|e| ClaimError::io(&rpath, e))?;
-            let line = text.trim();
-            Some(
-                fairdrop_zk::fe_from_hex(&line.to_ascii_lowercase())
-                    .map_err(|e| ClaimError::dist(&rpath, e.to_string()))?,
+        let text = std::fs::read_to_string(&rpath).map_err(|e| {
+            ClaimError::dist(
+                &rpath,
+                format!(
+                    "the signed manifest commits to a private root, but it cannot be read: {e}"
+                ),
             )
-        } else {
-            None
-        };
+        })?;
+        let line = text.trim().to_ascii_lowercase();
+        if line != want_root.to_ascii_lowercase() {
+            return Err(ClaimError::dist(
+                &rpath,
+                format!(
+                    "root {} is not the manifest's roots[{MANIFEST_ROOT:?}] {want_root}",
+                    line.chars().take(80).collect::<String>()
+                ),
+            ));
+        }
+        let root =
+            fairdrop_zk::fe_from_hex(&line).map_err(|e| ClaimError::dist(&rpath, e.to_string()))?;
+        if tpath.exists() {
+            let Some(want_tree) = want_tree else {
+                return Err(ClaimError::dist(
+                    &tpath,
+                    format!("present, but the signed manifest has no inputs[{MANIFEST_TREE:?}]"),
+                ));
+            };
+            let tbytes = std::fs::read(&tpath).map_err(|e| ClaimError::io(&tpath, e))?;
+            let got = hex::encode(Sha256::digest(&tbytes));
+            if !got.eq_ignore_ascii_case(want_tree) {
+                return Err(ClaimError::dist(
+                    &tpath,
+                    format!(
+                        "sha256 {got} is not the manifest's inputs[{MANIFEST_TREE:?}] {want_tree}"
+                    ),
+                ));
+            }
+        }
         Ok(Some(PrivateClaims {
             vk: Arc::new(vk),
+            vk_sha256,
             campaign,
-            root,
+            root: Some(root),
         }))
     }
 }
@@ -556,6 +638,10 @@ impl Dist {
         }
         let mut checkers: Vec<Arc<dyn ProofChecker>> = Vec::new();
         for (profile, root) in &manifest.roots {
+            if profile == fairdrop_zk::MANIFEST_ROOT {
+                // The private tree's root: checked by `PrivateClaims::load`.
+                continue;
+            }
             if profile == "aleo" {
                 let apath = dir.join("proofs-aleo.jsonl");
                 let c = crate::checker::AleoChecker::load(&apath, root)
@@ -591,7 +677,7 @@ impl Dist {
         } else {
             None
         };
-        let private = PrivateClaims::load(dir, &campaign.id)?;
+        let private = PrivateClaims::load(dir, &campaign.id, &manifest)?;
         Ok(Dist {
             dir: dir.to_path_buf(),
             manifest,

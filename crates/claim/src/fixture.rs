@@ -31,6 +31,22 @@ pub struct FixtureOptions {
     /// More manifest roots (e.g. `aleo`, for a checker plugged in with `Dist::add_checker`; an
     /// `aleo` root must be `0x` + 64 hex digits, and gets an empty `proofs-aleo.jsonl`).
     pub extra_roots: Vec<(String, String)>,
+    /// Private-claim files to write into `dist/zk/` and commit to in the manifest, as
+    /// `fairdrop run` does for a campaign with `[zk]`.
+    pub zk: Option<ZkFiles>,
+}
+
+/// `dist/zk/` contents for [`FixtureOptions::zk`].
+#[derive(Clone, Debug)]
+pub struct ZkFiles {
+    /// `claim.vk` bytes (`VerifyingKey::to_bytes`).
+    pub vk: Vec<u8>,
+    /// The private root, `0x` + 64 hex digits (`root.txt` and `roots["private"]`).
+    pub root: String,
+    /// `tree.json` bytes, if any.
+    pub tree: Option<Vec<u8>>,
+    /// sha256 recorded for the proving key (`inputs["zk:claim.pk"]`).
+    pub pk_sha256: String,
 }
 
 impl Default for FixtureOptions {
@@ -45,6 +61,7 @@ impl Default for FixtureOptions {
             vesting_days: 0,
             progress: true,
             extra_roots: vec![],
+            zk: None,
         }
     }
 }
@@ -215,6 +232,30 @@ pub fn build_dist(dir: &Path, o: &FixtureOptions) -> Result<Fixture> {
             }
         }
     }
+    let mut inputs = std::collections::BTreeMap::new();
+    if let Some(z) = &o.zk {
+        let zdir = dist.join("zk");
+        std::fs::create_dir_all(&zdir).map_err(io(&zdir))?;
+        let w = |name: &str, b: &[u8]| {
+            let p = zdir.join(name);
+            std::fs::write(&p, b).map_err(|e| ClaimError::io(&p, e))
+        };
+        w(fairdrop_zk::VK_FILE, &z.vk)?;
+        w(fairdrop_zk::ROOT_FILE, format!("{}\n", z.root).as_bytes())?;
+        inputs.insert(fairdrop_zk::MANIFEST_PK.to_string(), z.pk_sha256.clone());
+        inputs.insert(
+            fairdrop_zk::MANIFEST_VK.to_string(),
+            hex::encode(Sha256::digest(&z.vk)),
+        );
+        if let Some(t) = &z.tree {
+            w(fairdrop_zk::TREE_FILE, t)?;
+            inputs.insert(
+                fairdrop_zk::MANIFEST_TREE.to_string(),
+                hex::encode(Sha256::digest(t)),
+            );
+        }
+        roots.insert(fairdrop_zk::MANIFEST_ROOT.to_string(), z.root.clone());
+    }
     let mut counts = std::collections::BTreeMap::new();
     counts.insert("claims".to_string(), o.eligible as u64);
     counts.insert("eligible".to_string(), o.eligible as u64);
@@ -225,7 +266,7 @@ pub fn build_dist(dir: &Path, o: &FixtureOptions) -> Result<Fixture> {
         pool: pool.to_string(),
         counts,
         roots,
-        inputs: Default::default(),
+        inputs,
         campaign_sha256: hex::encode(Sha256::digest(&cbytes)),
         fairdrop_version: env!("CARGO_PKG_VERSION").into(),
         snapshot: "2026-01-01T00:00:00Z".into(),

@@ -6,13 +6,13 @@
 //! (every claim waiting when a transaction starts goes into it), so one fsync serves many
 //! claims; readers use their own connections.
 //!
-//! Schema (version 2, `schema_version` table; migrations run at open, in a transaction):
+//! Schema (version 3, `schema_version` table; migrations run at open, in a transaction):
 //!
 //! | table | columns |
 //! | --- | --- |
 //! | `claims` | `address` PK (canonical), `profile`, `amount` (decimal text), `receipt_id` unique, `receipt` (signed JSON), `seq` unique, `created_at` |
-//! | `payouts` | `id` PK autoincrement, `address`, `amount`, `released_total` (unique with address among public rows: a tranche is written once), `receipt_id`, `created_at`, `batch` (NULL until exported), `nullifier` (unique; NULL for public claims, set for a private claim's row) |
-//! | `private_claims` (v2) | `nullifier` unique (a nullifier is spent once), `root`, `recipient`, `denomination` (decimal text), `receipt_id` unique, `created_at` |
+//! | `payouts` | `id` PK autoincrement, `address`, `amount`, `released_total` (a tranche is written once: unique with `address` among public rows, with `nullifier` among private rows), `receipt_id`, `created_at`, `batch` (NULL until exported), `nullifier` (NULL for public claims; a private claim's rows carry its nullifier, one row per vesting tranche, v3) |
+//! | `private_claims` (v2) | `nullifier` unique (a nullifier is spent once), `root`, `recipient`, `denomination` (decimal text), `receipt_id` unique, `created_at`, `receipt` (signed JSON, v3; NULL for rows recorded before v3 until they are claimed again) |
 //! | `batches` | `id` PK, `chain`, `path`, `rows`, `total`, `created_at`, `written_at` (NULL until the file is written) |
 //! | `settings` | `key` PK, `value` (`paused` = `true`/`false`) |
 
@@ -94,10 +94,33 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX payouts_batch ON payouts(batch);
     CREATE UNIQUE INDEX payouts_tranche ON payouts(address, released_total) WHERE nullifier IS NULL;",
     ),
+    (
+        3,
+        // Private claims get signed receipts and vest like public claims: one payout row per
+        // tranche, unique by (nullifier, released_total) instead of one row per nullifier.
+        "ALTER TABLE private_claims ADD COLUMN receipt TEXT;
+    CREATE TABLE payouts_v3 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        address TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        released_total TEXT NOT NULL,
+        receipt_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        batch INTEGER,
+        nullifier TEXT REFERENCES private_claims(nullifier)
+    );
+    INSERT INTO payouts_v3(id, address, amount, released_total, receipt_id, created_at, batch, nullifier)
+        SELECT id, address, amount, released_total, receipt_id, created_at, batch, nullifier FROM payouts;
+    DROP TABLE payouts;
+    ALTER TABLE payouts_v3 RENAME TO payouts;
+    CREATE INDEX payouts_batch ON payouts(batch);
+    CREATE UNIQUE INDEX payouts_tranche ON payouts(address, released_total) WHERE nullifier IS NULL;
+    CREATE UNIQUE INDEX payouts_private_tranche ON payouts(nullifier, released_total) WHERE nullifier IS NOT NULL;",
+    ),
 ];
 
 /// Current schema version.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ClaimError + '_ {
     move |source| ClaimError::Db {
@@ -243,10 +266,14 @@ fn make_receipt(s: &ReceiptSigner, job: &ClaimJob, seq: i64) -> String {
         seq,
         claimed_at: crate::dist::format_time(job.now),
     };
-    let v = serde_json::to_value(&body).expect("receipt serialises");
+    sign_receipt(s, serde_json::to_value(&body).expect("receipt serialises"))
+}
+
+/// Canonical JSON of `v` plus `public_key` and an ed25519 `signature` over the canonical JSON
+/// of `v` (what [`verify_receipt`] checks).
+fn sign_receipt(s: &ReceiptSigner, mut v: Value) -> String {
     let msg = canonical_json(&v, None);
     let sig = s.key.sign(msg.as_bytes());
-    let mut v = v;
     if let Value::Object(m) = &mut v {
         m.insert(
             "public_key".into(),
@@ -258,6 +285,35 @@ fn make_receipt(s: &ReceiptSigner, job: &ClaimJob, seq: i64) -> String {
         );
     }
     canonical_json(&v, None)
+}
+
+/// Receipt fields of a private claim other than the signature. No eligible address: the
+/// receipt names what the service saw (nullifier, recipient, denomination, root).
+#[derive(Serialize)]
+struct PrivateReceiptBody<'a> {
+    receipt_id: &'a str,
+    campaign: &'a str,
+    profile: &'static str,
+    nullifier: &'a str,
+    recipient: &'a str,
+    /// The denomination, base units, decimal string.
+    amount: String,
+    root: &'a str,
+    claimed_at: String,
+}
+
+fn make_private_receipt(s: &ReceiptSigner, job: &PrivateJob, rid: &str, at: i64) -> String {
+    let body = PrivateReceiptBody {
+        receipt_id: rid,
+        campaign: &s.campaign,
+        profile: "private",
+        nullifier: &job.nullifier,
+        recipient: &job.recipient,
+        amount: job.denomination.to_string(),
+        root: &job.root,
+        claimed_at: crate::dist::format_time(at),
+    };
+    sign_receipt(s, serde_json::to_value(&body).expect("receipt serialises"))
 }
 
 /// Check a receipt's signature: ed25519 over the canonical JSON of every field except
@@ -361,15 +417,20 @@ pub struct PrivateJob {
     /// Canonical recipient address (the payout goes there).
     pub recipient: String,
     pub denomination: u64,
+    /// Amount of the denomination vested now (what may be paid out now), as for public claims.
+    pub vested: u128,
     pub now: i64,
 }
 
 /// What recording a private claim did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PrivateOutcome {
-    /// First use of the nullifier: recorded, payout row written.
-    Accepted { receipt_id: String },
-    /// The nullifier was already spent (also the answer to the same body sent again).
+    /// First use of the nullifier: recorded with this signed receipt, the vested part paid.
+    Accepted { receipt: String },
+    /// The same claim again (same nullifier, recipient and denomination): the same receipt,
+    /// and a payout row for whatever vested since (as a public claim sent again).
+    Duplicate { receipt: String },
+    /// The nullifier was already spent by a claim to another recipient or denomination.
     Reused,
     /// Claims are paused.
     Paused,
@@ -380,38 +441,87 @@ pub fn private_receipt_id(campaign: &str, nullifier: &str, denomination: u64) ->
     receipt_id(campaign, nullifier, "private", denomination as u128)
 }
 
+/// Sum released so far for a private claim (the largest `released_total` of its rows).
+fn private_released(tx: &Connection, nullifier: &str) -> rusqlite::Result<u128> {
+    let mut st = tx.prepare_cached("SELECT released_total FROM payouts WHERE nullifier = ?1")?;
+    let rows = st.query_map([nullifier], |r| r.get::<_, String>(0))?;
+    let mut max = 0u128;
+    for r in rows {
+        max = max.max(r?.parse::<u128>().unwrap_or(0));
+    }
+    Ok(max)
+}
+
+/// The private twin of `release`: a payout row to the recipient for what vested since the
+/// last tranche of this nullifier.
+fn release_private(tx: &Connection, job: &PrivateJob, rid: &str) -> rusqlite::Result<()> {
+    let released = private_released(tx, &job.nullifier)?;
+    let vested = job.vested.min(job.denomination as u128);
+    if vested > released {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO payouts(address, amount, released_total, receipt_id, created_at, nullifier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            job.recipient,
+            (vested - released).to_string(),
+            vested.to_string(),
+            rid,
+            job.now,
+            job.nullifier
+        ])?;
+    }
+    Ok(())
+}
+
 fn record_private(
     tx: &Connection,
     s: &ReceiptSigner,
     job: &PrivateJob,
 ) -> rusqlite::Result<PrivateOutcome> {
-    let spent: Option<i64> = tx
-        .prepare_cached("SELECT 1 FROM private_claims WHERE nullifier = ?1")?
-        .query_row([&job.nullifier], |r| r.get(0))
+    type Row = (String, String, String, Option<String>, i64);
+    let existing: Option<Row> = tx
+        .prepare_cached(
+            "SELECT recipient, denomination, receipt_id, receipt, created_at FROM private_claims WHERE nullifier = ?1",
+        )?
+        .query_row([&job.nullifier], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
-    if spent.is_some() {
-        return Ok(PrivateOutcome::Reused);
+    if let Some((recipient, denomination, rid, receipt, at)) = existing {
+        if recipient != job.recipient || denomination != job.denomination.to_string() {
+            return Ok(PrivateOutcome::Reused);
+        }
+        let receipt = match receipt {
+            Some(r) => r,
+            None => {
+                // Recorded before receipts were signed (schema v2): sign it now, once.
+                let r = make_private_receipt(s, job, &rid, at);
+                tx.prepare_cached("UPDATE private_claims SET receipt = ?1 WHERE nullifier = ?2")?
+                    .execute(params![r, job.nullifier])?;
+                r
+            }
+        };
+        release_private(tx, job, &rid)?;
+        return Ok(PrivateOutcome::Duplicate { receipt });
     }
     let rid = private_receipt_id(&s.campaign, &job.nullifier, job.denomination);
-    let amount = job.denomination.to_string();
+    let receipt = make_private_receipt(s, job, &rid, job.now);
     tx.prepare_cached(
-        "INSERT INTO private_claims(nullifier, root, recipient, denomination, receipt_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO private_claims(nullifier, root, recipient, denomination, receipt_id, created_at, receipt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         job.nullifier,
         job.root,
         job.recipient,
-        amount,
+        job.denomination.to_string(),
         rid,
-        job.now
+        job.now,
+        receipt
     ])?;
-    tx.prepare_cached(
-        "INSERT INTO payouts(address, amount, released_total, receipt_id, created_at, nullifier)
-         VALUES (?1, ?2, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![job.recipient, amount, rid, job.now, job.nullifier])?;
-    Ok(PrivateOutcome::Accepted { receipt_id: rid })
+    release_private(tx, job, &rid)?;
+    Ok(PrivateOutcome::Accepted { receipt })
 }
 
 fn read_paused(conn: &Connection) -> rusqlite::Result<bool> {
@@ -690,7 +800,7 @@ fn ledger_json(c: &Connection) -> rusqlite::Result<Value> {
     }
     let mut private = Vec::new();
     let mut st = c.prepare(
-        "SELECT nullifier, root, recipient, denomination, receipt_id, created_at FROM private_claims ORDER BY rowid",
+        "SELECT nullifier, root, recipient, denomination, receipt_id, created_at, receipt FROM private_claims ORDER BY rowid",
     )?;
     let rows = st.query_map([], |r| {
         Ok(json!({
@@ -700,6 +810,9 @@ fn ledger_json(c: &Connection) -> rusqlite::Result<Value> {
             "denomination": r.get::<_, String>(3)?,
             "receipt_id": r.get::<_, String>(4)?,
             "created_at": r.get::<_, i64>(5)?,
+            "receipt": r
+                .get::<_, Option<String>>(6)?
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok()),
         }))
     })?;
     for r in rows {
@@ -910,7 +1023,8 @@ fn sum_amounts(c: &Connection, batch: i64) -> rusqlite::Result<u128> {
     Ok(t)
 }
 
-/// What [`clawback_report`] found.
+/// What [`clawback_report`] found. Public claims (by wallet, against the Merkle roots) and
+/// private claims (by nullifier, against the private tree) are totalled apart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClawbackReport {
     pub campaign: String,
@@ -921,33 +1035,72 @@ pub struct ClawbackReport {
     pub pool: String,
     /// Wallets with an allocation (manifest `counts.claims`, else the largest proof store).
     pub allocated_wallets: u64,
+    /// Public claims recorded.
     pub claimed_wallets: u64,
     pub unclaimed_wallets: u64,
-    /// Sum of claimed entitlements.
+    /// Sum of public claimed entitlements.
     pub claimed: String,
-    /// pool − claimed: what the operator can claw back after the deadline.
+    /// pool − claimed − private.claimed: what the operator can claw back after the deadline.
     pub unclaimed: String,
-    /// Sum of payout rows written (vested and released).
+    /// Sum of public payout rows written (vested and released).
     pub released: String,
+    /// Private claims.
+    pub private: PrivateClawback,
 }
 
-/// Total what was not claimed: pool minus claimed entitlements, counts of wallets.
+/// The private part of a [`ClawbackReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PrivateClawback {
+    /// Nullifiers spent (private claims recorded).
+    pub claims: u64,
+    /// Sum of their denominations.
+    pub claimed: String,
+    /// Sum of private payout rows written (vested and released).
+    pub released: String,
+    /// Notes in the committed private tree (`zk/tree.json`, checked against the manifest by
+    /// `Dist::load`); `None` without a tree file.
+    pub notes: Option<u64>,
+    /// Sum of the tree's denominations.
+    pub committed: Option<String>,
+    /// committed − claimed: private notes nobody claimed.
+    pub unclaimed: Option<String>,
+}
+
+fn sum_column(c: &Connection, sql: &str) -> rusqlite::Result<(u128, u64)> {
+    let mut st = c.prepare(sql)?;
+    let mut total = 0u128;
+    let mut n = 0u64;
+    for r in st.query_map([], |r| r.get::<_, String>(0))? {
+        total = total.saturating_add(r?.parse::<u128>().unwrap_or(0));
+        n += 1;
+    }
+    Ok((total, n))
+}
+
+/// Total what was not claimed: pool minus claimed entitlements (public and private apart),
+/// counts of wallets and of private notes.
 pub fn clawback_report(db: &Path, dist: &Path) -> Result<ClawbackReport> {
     let d = crate::dist::Dist::load(dist, None)?;
     let c = open(db)?;
     let e = db_err(db);
-    let mut claimed = 0u128;
-    let mut n = 0u64;
-    let mut st = c.prepare("SELECT amount FROM claims").map_err(&e)?;
-    for r in st.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
-        claimed = claimed.saturating_add(r.map_err(&e)?.parse::<u128>().unwrap_or(0));
-        n += 1;
-    }
-    let mut released = 0u128;
-    let mut st = c.prepare("SELECT amount FROM payouts").map_err(&e)?;
-    for r in st.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
-        released = released.saturating_add(r.map_err(&e)?.parse::<u128>().unwrap_or(0));
-    }
+    let (claimed, n) = sum_column(&c, "SELECT amount FROM claims").map_err(&e)?;
+    let (released, _) =
+        sum_column(&c, "SELECT amount FROM payouts WHERE nullifier IS NULL").map_err(&e)?;
+    let (p_claimed, p_n) = sum_column(&c, "SELECT denomination FROM private_claims").map_err(&e)?;
+    let (p_released, _) =
+        sum_column(&c, "SELECT amount FROM payouts WHERE nullifier IS NOT NULL").map_err(&e)?;
+    let tpath = dist.join("zk").join(fairdrop_zk::TREE_FILE);
+    let tree = if d.private.is_some() && tpath.exists() {
+        let t = fairdrop_zk::TreeFile::read(&tpath)
+            .map_err(|er| ClaimError::dist(&tpath, er.to_string()))?;
+        let total = t
+            .notes
+            .iter()
+            .fold(0u128, |a, n| a.saturating_add(n.1 as u128));
+        Some((t.notes.len() as u64, total))
+    } else {
+        None
+    };
     let pool = fairdrop_core::parse_amount(&d.campaign.pool).unwrap_or(0);
     let allocated = d
         .manifest
@@ -964,8 +1117,19 @@ pub fn clawback_report(db: &Path, dist: &Path) -> Result<ClawbackReport> {
         claimed_wallets: n,
         unclaimed_wallets: allocated.saturating_sub(n),
         claimed: claimed.to_string(),
-        unclaimed: pool.saturating_sub(claimed).to_string(),
+        unclaimed: pool
+            .saturating_sub(claimed)
+            .saturating_sub(p_claimed)
+            .to_string(),
         released: released.to_string(),
+        private: PrivateClawback {
+            claims: p_n,
+            claimed: p_claimed.to_string(),
+            released: p_released.to_string(),
+            notes: tree.map(|t| t.0),
+            committed: tree.map(|t| t.1.to_string()),
+            unclaimed: tree.map(|t| t.1.saturating_sub(p_claimed).to_string()),
+        },
     })
 }
 
@@ -981,7 +1145,7 @@ pub fn now_secs() -> i64 {
 mod tests {
     use super::*;
 
-    /// A version-1 ledger with a claim and a payout row opens as version 2 with the rows kept,
+    /// A version-1 ledger with a claim and a payout row opens as version 3 with the rows kept,
     /// the public tranche uniqueness kept, and private payout rows allowed beside them.
     #[test]
     fn migrates_v1_to_v2() {
@@ -1024,7 +1188,8 @@ mod tests {
             .is_err());
         // A private row to the same address and amount is fine; its nullifier is unique.
         c.execute(
-            "INSERT INTO private_claims VALUES ('0x01', '0x02', '0xaa', '10', 'p1', 7)",
+            "INSERT INTO private_claims(nullifier, root, recipient, denomination, receipt_id, created_at)
+             VALUES ('0x01', '0x02', '0xaa', '10', 'p1', 7)",
             [],
         )
         .unwrap();
@@ -1043,10 +1208,27 @@ mod tests {
             .is_err());
         assert!(c
             .execute(
-                "INSERT INTO private_claims VALUES ('0x01', '0x03', '0xcc', '10', 'p2', 8)",
+                "INSERT INTO private_claims(nullifier, root, recipient, denomination, receipt_id, created_at)
+                 VALUES ('0x01', '0x03', '0xcc', '10', 'p2', 8)",
                 [],
             )
             .is_err());
+        // v3: a later vesting tranche of the same nullifier is a new row; the same tranche
+        // twice is not.
+        c.execute(
+            "INSERT INTO payouts(address, amount, released_total, receipt_id, created_at, nullifier)
+             VALUES ('0xaa', '5', '15', 'p1', 9, '0x01')",
+            [],
+        )
+        .unwrap();
+        assert!(c
+            .execute(
+                "INSERT INTO payouts(address, amount, released_total, receipt_id, created_at, nullifier)
+                 VALUES ('0xaa', '5', '15', 'p1', 9, '0x01')",
+                [],
+            )
+            .is_err());
+        assert_eq!(private_released(&c, "0x01").unwrap(), 15);
         assert_eq!(sum_released(&c, "0xaa").unwrap(), 10);
         drop(c);
         // Opening again is a no-op.

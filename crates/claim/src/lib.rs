@@ -87,6 +87,7 @@ pub use dist::{fingerprint, Campaign, Dist};
 pub use error::{ClaimError, Result};
 pub use ledger::{
     clawback_report, export_payouts, read_ledger, Chain, ClawbackReport, ExportSummary,
+    PrivateClawback,
 };
 
 /// The OpenAPI document served at `/v1/openapi.json`.
