@@ -303,43 +303,61 @@ pub fn ingest(
         b.set_message("sorting");
     }
 
-    // Sort, dedup, write.
+    // Sort, dedup, write. This thread merges and dedups; a second builds the Arrow columns
+    // from the interned strings, and the table writer encodes Parquet on a third.
     let epath = out_dir.join(EVENTS_FILE);
-    let mut writer = fairdrop_table::EventWriter::create(&epath)?;
+    let writer = fairdrop_table::EventWriter::create(&epath)?;
     let mut per_src_acc = vec![0u64; inputs.len()];
     let mut per_src_dup = vec![0u64; inputs.len()];
-    let mut wres: Result<(), fairdrop_table::TableError> = Ok(());
-    let mut amount_buf = [0u8; 40];
-    sorter
-        .finish(
-            &mut |row: &Row, dup: bool, it: &sort::Tables, tx: Option<&str>| {
-                if dup {
-                    per_src_dup[row.src as usize] += 1;
-                    return;
-                }
-                per_src_acc[row.src as usize] += 1;
-                if wres.is_err() {
-                    return;
-                }
-                let amount = row.amount.map(|a| fmt_u128(a, &mut amount_buf));
-                wres = writer.write_parts(
-                    row.ts,
-                    it.chains.get(row.chain),
-                    tx,
-                    it.names.get(row.addr),
-                    it.actions.get(row.action),
-                    it.names.opt(row.cp),
-                    amount,
-                    it.assets.opt(row.asset),
-                    it.programs.opt(row.program),
-                );
-            },
-        )
+    let tables = sorter.tables.clone();
+    let (to_builder, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
+    let (to_merger, spent) = std::sync::mpsc::channel::<Chunk>();
+    let builder = std::thread::Builder::new()
+        .name("column-builder".into())
+        .spawn(move || build_columns(writer, &tables, chunks, to_merger))
         .map_err(|source| IngestError::Output {
-            path: out_dir.to_path_buf(),
+            path: epath.clone(),
             source,
         })?;
-    wres?;
+    let mut chunk = Chunk::default();
+    let mut builder_gone = false;
+    let merged = sorter.finish(&mut |row: &Row, dup: bool, _t: &sort::Tables, tx: Option<&str>| {
+        if dup {
+            per_src_dup[row.src as usize] += 1;
+            return;
+        }
+        per_src_acc[row.src as usize] += 1;
+        if builder_gone {
+            return;
+        }
+        let mut r = *row;
+        match tx {
+            Some(t) => {
+                r.tx_off = chunk.tx.len() as u32;
+                chunk.tx.push_str(t);
+            }
+            None => r.tx_off = u32::MAX,
+        }
+        chunk.rows.push(r);
+        if chunk.rows.len() >= CHUNK_ROWS {
+            let next = spent.try_recv().unwrap_or_default();
+            builder_gone = to_builder.send(std::mem::replace(&mut chunk, next)).is_err();
+        }
+    });
+    if !builder_gone && !chunk.rows.is_empty() {
+        let _ = to_builder.send(chunk);
+    }
+    drop(to_builder);
+    let writer = builder
+        .join()
+        .map_err(|_| IngestError::Output {
+            path: epath.clone(),
+            source: std::io::Error::other("the column builder thread panicked"),
+        })??;
+    merged.map_err(|source| IngestError::Output {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
     for (i, s) in summary.inputs.iter_mut().enumerate() {
         s.accepted = per_src_acc[i];
         s.duplicates = per_src_dup[i];
@@ -385,6 +403,49 @@ pub fn ingest(
         b.finish_and_clear();
     }
     Ok(summary)
+}
+
+/// Rows per chunk handed from the merger to the column builder.
+const CHUNK_ROWS: usize = 16_384;
+
+/// Emitted rows in output order, with their tx_ids in one arena (`tx_off == u32::MAX`: none).
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<Row>,
+    tx: String,
+}
+
+/// The column-builder thread: turns chunks of interned rows into table rows. Returns the
+/// writer (to be finished by the caller) or the first write error.
+fn build_columns(
+    mut writer: fairdrop_table::EventWriter,
+    it: &sort::Tables,
+    chunks: std::sync::mpsc::Receiver<Chunk>,
+    spent: std::sync::mpsc::Sender<Chunk>,
+) -> Result<fairdrop_table::EventWriter, IngestError> {
+    let mut amount_buf = [0u8; 40];
+    for mut chunk in chunks {
+        for row in &chunk.rows {
+            let tx = (row.tx_off != u32::MAX)
+                .then(|| &chunk.tx[row.tx_off as usize..row.tx_off as usize + row.tx_len as usize]);
+            let amount = row.amount.map(|a| fmt_u128(a, &mut amount_buf));
+            writer.write_parts(
+                row.ts,
+                it.chains.get(row.chain),
+                tx,
+                it.names.get(row.addr),
+                it.actions.get(row.action),
+                it.names.opt(row.cp),
+                amount,
+                it.assets.opt(row.asset),
+                it.programs.opt(row.program),
+            )?;
+        }
+        chunk.rows.clear();
+        chunk.tx.clear();
+        let _ = spent.send(chunk);
+    }
+    Ok(writer)
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -442,7 +503,7 @@ fn validate(
 ) -> Result<(), FieldError> {
     // The core owns the field rules; addresses resolve through our interning cache so each
     // distinct string is checked once. Nothing here allocates per row.
-    let t = &mut sorter.tables;
+    let t = Arc::make_mut(&mut sorter.tables);
     let e = CheckedRow::<u32>::check(f, &mut |s| val.address(s, &mut t.names))?;
     let row = Row {
         addr: e.address,

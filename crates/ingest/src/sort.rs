@@ -19,7 +19,7 @@ use std::fs::{self, File};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::source::Position;
 
@@ -55,10 +55,10 @@ impl Hasher for FxHasher {
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Interned strings with ids in order of first appearance.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Interner {
-    map: FxMap<Rc<str>, u32>,
-    list: Vec<Rc<str>>,
+    map: FxMap<Arc<str>, u32>,
+    list: Vec<Arc<str>>,
 }
 
 impl Interner {
@@ -77,7 +77,7 @@ impl Interner {
         if let Some(&i) = self.map.get(s.as_str()) {
             return i;
         }
-        let rc: Rc<str> = s.into();
+        let rc: Arc<str> = s.into();
         let id = self.list.len() as u32;
         self.list.push(rc.clone());
         self.map.insert(rc, id);
@@ -102,7 +102,7 @@ impl Interner {
 }
 
 /// All interned columns.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Tables {
     pub names: Interner,
     pub chains: Interner,
@@ -189,7 +189,9 @@ impl Ranks {
 pub type Emit<'e> = dyn FnMut(&Row, bool, &Tables, Option<&str>) + 'e;
 
 pub struct Sorter {
-    pub tables: Tables,
+    /// Shared (read-only) with the thread that builds the output columns once rows are
+    /// emitted; only this sorter writes to it, before then.
+    pub tables: Arc<Tables>,
     rows: Vec<Row>,
     arena: String,
     batch_rows: usize,
@@ -201,7 +203,7 @@ pub struct Sorter {
 impl Sorter {
     pub fn new(batch_rows: usize, out_dir: &Path) -> io::Result<Self> {
         Ok(Self {
-            tables: Tables::default(),
+            tables: Arc::default(),
             rows: Vec::new(),
             arena: String::new(),
             batch_rows: batch_rows.max(1),
@@ -640,12 +642,13 @@ mod tests {
         for (n, &(addr, ts, action, tx)) in rows.iter().enumerate() {
             for t in [&mut s, &mut reference_sorter] {
                 // Names interned out of order so ranks differ from ids.
-                let a = t.tables.names.intern(&format!("addr{}", 255 - addr));
+                let tables = Arc::make_mut(&mut t.tables);
+                let a = tables.names.intern(&format!("addr{}", 255 - addr));
                 let row = Row {
                     addr: a,
                     ts,
-                    chain: t.tables.chains.intern("aleo"),
-                    action: t.tables.actions.intern(&format!("act{action}")),
+                    chain: tables.chains.intern("aleo"),
+                    action: tables.actions.intern(&format!("act{action}")),
                     cp: NONE,
                     asset: NONE,
                     program: NONE,
