@@ -18,7 +18,8 @@ fairdrop zk secret --campaign-id aleo-airdrop-2024 --out my.secret      # prints
 fairdrop zk setup --campaign-id aleo-airdrop-2024 --out zk/              # per-campaign keys (+ sha256 for the manifest)\n  \
 fairdrop zk tree --campaign-id aleo-airdrop-2024 --notes notes.csv --out zk/tree.json\n  \
 fairdrop zk prove --pk zk/claim.pk --tree zk/tree.json --secret my.secret --denomination 1000000000 --recipient aleo1… > claim.json\n  \
-fairdrop zk verify --vk zk/claim.vk --claim claim.json"
+fairdrop zk verify --vk zk/claim.vk --claim claim.json\n  \
+fairdrop zk check --dist dist --pubkey keys/campaign.pub                  # dist/zk against the signed manifest"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -64,6 +65,16 @@ pub enum Cmd {
         denomination: u64,
         #[arg(long)]
         recipient: String,
+    },
+    /// Check a run's dist/zk files (claim.vk, root.txt, tree.json) against its signed manifest,
+    /// as the claim service does at start-up
+    Check {
+        /// The run's output folder (holds manifest.json and zk/)
+        #[arg(long)]
+        dist: PathBuf,
+        /// The campaign's published public key (hex file)
+        #[arg(long)]
+        pubkey: Option<PathBuf>,
     },
     /// Verify a private claim JSON against the verifying key
     Verify {
@@ -181,6 +192,36 @@ pub fn run(a: Args) -> Result<()> {
                 serde_json::to_string_pretty(&PrivateClaim::new(&public, &recipient, &proof))?
             );
         }
+        Cmd::Check { dist, pubkey } => {
+            let key = match &pubkey {
+                Some(p) => Some(
+                    fairdrop_merkle::manifest::read_public_key(p)
+                        .map_err(|e| Exit(2, e.to_string()))?,
+                ),
+                None => None,
+            };
+            let d = fairdrop_claim::Dist::load(&dist, key.as_ref())
+                .map_err(|e| Exit(1, format!("invalid: {e}")))?;
+            match &d.private {
+                Some(p) => println!(
+                    "ok: zk/claim.vk sha256 {} and private root {} match the signed manifest",
+                    p.vk_sha256,
+                    p.root
+                        .map(|r| fairdrop_zk::fe_to_hex(&r))
+                        .unwrap_or_default()
+                ),
+                None => {
+                    return Err(Exit(
+                        1,
+                        format!(
+                    "{}: the manifest commits to no private claims (no [zk] in the campaign)",
+                    dist.display()
+                ),
+                    )
+                    .into())
+                }
+            }
+        }
         Cmd::Verify { vk, claim } => {
             let c: PrivateClaim = serde_json::from_str(&read(&claim)?)
                 .map_err(|e| Exit(2, format!("{}: {e}", claim.display())))?;
@@ -260,5 +301,48 @@ mod tests {
             "{msg}"
         );
         assert!(!out2.exists());
+    }
+
+    /// `fairdrop zk check` accepts a dist whose zk files match the manifest and refuses a
+    /// swapped root (exit 1).
+    #[test]
+    fn check_compares_dist_zk_with_the_manifest() {
+        use fairdrop_claim::fixture::{build_dist, FixtureOptions, ZkFiles};
+        let d = tempfile::tempdir().unwrap();
+        let campaign = CampaignId::from_name("fixture-2026");
+        let (pk, vk) = setup(&campaign, &mut os_rng().unwrap()).unwrap();
+        let fx = build_dist(
+            d.path(),
+            &FixtureOptions {
+                eligible: 2,
+                ineligible: 0,
+                zk: Some(ZkFiles {
+                    vk: vk.to_bytes(),
+                    root: fairdrop_zk::fe_to_hex(&fairdrop_zk::Fr::from(5u64)),
+                    tree: None,
+                    pk_sha256: fairdrop_zk::key_hash(&pk.to_bytes()),
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let check = || {
+            run(Args {
+                cmd: Cmd::Check {
+                    dist: fx.dist.clone(),
+                    pubkey: Some(fx.public_key.clone()),
+                },
+            })
+        };
+        check().unwrap();
+        std::fs::write(
+            fx.dist.join("zk/root.txt"),
+            format!("{}\n", fairdrop_zk::fe_to_hex(&fairdrop_zk::Fr::from(6u64))),
+        )
+        .unwrap();
+        let e = check().unwrap_err();
+        let x = e.downcast_ref::<Exit>().unwrap();
+        assert_eq!(x.0, 1);
+        assert!(x.1.contains("root.txt"), "{}", x.1);
     }
 }
