@@ -22,9 +22,9 @@
 //! shares the proxy's bucket, so raise `Limits::rate_per_sec` there or limit at the proxy.
 //!
 //! Start-up refuses to serve when the manifest signature does not verify, when the signing key
-//! is not the key that signed the manifest, or when a proof store's root differs from the
-//! manifest's. The secret key and the admin token are never logged (the admin token is kept
-//! only as its sha256).
+//! is not the key that signed the manifest, when a proof store's root differs from the
+//! manifest's, or when `zk/` files do not match it. The secret key and the admin token are
+//! never logged (the admin token is kept only as its sha256).
 //!
 //! # The dist contract
 //!
@@ -36,8 +36,13 @@
 //! | `proofs-<profile>.bin` | a `fairdrop_merkle::store` proof store per profile in `roots` (`oz`, `uniswap`, `jito`); `aleo` is plugged in with [`Dist::add_checker`] (trait [`ProofChecker`]). |
 //! | `wallets.csv` | `address,eligible,points,tier,reasons,sentences`: every scored wallet; `eligible` is `true`/`false`, `reasons` the `;`-joined codes, `sentences` the matching sentences joined by ` \| `. Addresses canonical (lowercase). |
 //! | `progress.jsonl` (optional) | one object per scored wallet: `{"address":"…","steps":{"wallet_setup":true,…the 11 step keys},"gates":{"<gate id>":true,…},"points":{"<rule id>":30,…},"total":470,"tier":"bronze"}` |
-//! | `zk/claim.vk` (optional) | a `fairdrop zk setup` verifying key (`FDZKVK01`); its campaign must be `CampaignId::from_name(campaign.id)`. Present: `POST /v1/private-claims` is enabled. |
-//! | `zk/root.txt` (optional) | one line, `0x` + 64 hex digits: the private tree root every private claim must use. |
+//! | `zk/claim.vk` (optional) | a `fairdrop zk setup` verifying key (`FDZKVK01`); its campaign must be `CampaignId::from_name(campaign.id)` and its sha256 the manifest's `inputs["zk:claim.vk"]`. Present: `POST /v1/private-claims` is enabled. |
+//! | `zk/root.txt` (with `zk/claim.vk`) | one line, `0x` + 64 hex digits: the private tree root every private claim must use; equal to the manifest's `roots["private"]`. |
+//! | `zk/tree.json` (optional) | the private tree (`fairdrop_zk::TreeFile`); sha256 = the manifest's `inputs["zk:tree.json"]`; `clawback-report` counts its notes. |
+//!
+//! `fairdrop run` with a `[zk]` campaign section writes the three files and the manifest
+//! entries. Start-up refuses a dist whose `zk/` files do not match the signed manifest (a
+//! swapped key, root or tree), or that has `zk/` files the manifest does not commit to.
 //! | `campaign.json` | `{"id","name","token","decimals","pool","snapshot","claim":{"start","deadline","cliff_days","vesting_days"},"steps":[{"key","number","title","rule","points_max"}],"gates":[{"id","expr","reason"}],"points":[{"id","label","expr","cap","step"}],"tiers":[{"name","min_points"}]}`; times RFC 3339, amounts decimal strings of base units. |
 //!
 //! # API (v1, JSON; OpenAPI at `/v1/openapi.json`)
@@ -49,7 +54,7 @@
 //! | `GET /v1/eligibility/{address}` | eligible, amount, tier, points, reasons (codes and sentences), proof per profile; 400 `{code: <address rule>}` for a malformed address |
 //! | `GET /v1/progress/{address}` | the eleven steps (done, points earned, points max), gates, points rules, next tier and what is missing |
 //! | `POST /v1/claims` | `{address, amount, proof, profile}`: checked against the root and recorded once. 201 first time, 200 + the same receipt again, 409 for a different claim by the same wallet, 403 outside the window, 503 when paused |
-//! | `POST /v1/private-claims` | `fairdrop_zk::PrivateClaim` `{campaign, root, nullifier, recipient, denomination, proof}` (enabled by `zk/claim.vk`, else 404 `private_claims.disabled`): fields checked (400), campaign id (400 `private_claim.campaign`), pinned root (422 `private_claim.root`), Groth16 proof verified off the async threads (422 `private_claim.proof`), then nullifier + payout row (recipient, whole denomination) in one transaction. 201 first time; 409 `private_claim.nullifier_reused` on reuse, which includes the same body sent again (dedup is by nullifier, never by proof bytes); window and pause as for `POST /v1/claims` |
+//! | `POST /v1/private-claims` | `fairdrop_zk::PrivateClaim` `{campaign, root, nullifier, recipient, denomination, proof}` (enabled by a committed `zk/claim.vk`, else 404 `private_claims.disabled`): fields checked (400), campaign id (400 `private_claim.campaign`), committed root (422 `private_claim.root`), Groth16 proof verified off the async threads (422 `private_claim.proof`), then nullifier + signed receipt + payout row (recipient, the part of the denomination vested now) in one transaction. 201 + receipt first time; the same claim again (nullifier, recipient, denomination) 200 + the same receipt and a row for what vested since; 409 `private_claim.nullifier_reused` for the nullifier with another recipient or denomination (dedup is by nullifier, never by proof bytes); window and pause as for `POST /v1/claims` |
 //! | `GET /v1/claims/{address}` | status (`claimed`/`unclaimed`/`expired`/`not_eligible`), window, vesting (vested, locked, released, claimable now), receipt |
 //! | `POST /v1/admin/pause`, `POST /v1/admin/resume` | pause/resume claims (bearer token) |
 //! | `GET /v1/admin/ledger` | every receipt and payout row (bearer token) |
