@@ -8,6 +8,10 @@
 //! - **Private claims**: secrets, commitments, nullifiers, denominations (anonymity buckets), the
 //!   private tree, and a Groth16 circuit on BLS12-377 that proves "one of the notes is mine"
 //!   without saying which: [`setup`], [`prove`], [`verify`], [`NullifierSet`].
+//! - **Registration binding**: EVM EIP-191 `personal_sign` signer recovery ([`evm`],
+//!   [`verify_evm_registration`]), the registrations CSV checked row by row
+//!   ([`read_registrations`]), the private-tree file ([`TreeFile`]) and what the commit stage
+//!   copies into `dist/zk/` and records in the manifest ([`commit_private`]).
 //!
 //! ## How to use it
 //! ```no_run
