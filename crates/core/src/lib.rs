@@ -11,6 +11,7 @@
 //! * [`actions`] and [`steps`]: the built-in actions and the seed guide's eleven
 //!   participation steps.
 //! * [`fsutil`]: atomic output (write to a temp file, then rename).
+//! * [`hash`]: FxHash maps for in-memory tables.
 //!
 //! ```
 //! use fairdrop_core::Address;
@@ -24,6 +25,7 @@ pub mod actions;
 pub mod address;
 pub mod event;
 pub mod fsutil;
+pub mod hash;
 pub mod steps;
 
 pub use address::{Address, AddressCache, AddressError, AddressKind};

@@ -8,10 +8,10 @@
 //!
 //! Only events with `window_start <= timestamp <= snapshot` count.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use fairdrop_core::actions::BUILTIN;
+use fairdrop_core::hash::{FxMap, FxSet};
 use fairdrop_core::steps::{steps_of, STEPS};
 use fairdrop_table::{EventReader, TableError};
 
@@ -210,7 +210,30 @@ pub fn extract(
     p: &FeatureParams,
     emit: &mut dyn FnMut(Features),
 ) -> Result<u64, TableError> {
-    extract_filtered(events, p, None, emit)
+    extract_filtered(events, p, None, Pass1::Overlap, emit)
+}
+
+/// When pass 2 takes the result of pass 1 (tests pin each path; the output is the same).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass1 {
+    /// As soon as it is ready (what [`extract`] does).
+    Overlap,
+    /// Before the first wallet is emitted: nothing waits.
+    JoinFirst,
+    /// Only at the end: every wallet waits.
+    JoinLast,
+}
+
+/// [`extract`] with the join point of pass 1 pinned.
+#[doc(hidden)]
+pub fn extract_pinned(
+    events: &Path,
+    p: &FeatureParams,
+    when: Pass1,
+    emit: &mut dyn FnMut(Features),
+) -> Result<u64, TableError> {
+    extract_filtered(events, p, None, when, emit)
 }
 
 /// The features of one wallet (None if it made no event in the window).
@@ -220,20 +243,34 @@ pub fn extract_one(
     address: &str,
 ) -> Result<Option<Features>, TableError> {
     let mut out = None;
-    extract_filtered(events, p, Some(address), &mut |f| out = Some(f))?;
+    extract_filtered(events, p, Some(address), Pass1::Overlap, &mut |f| out = Some(f))?;
     Ok(out)
 }
 
-fn extract_filtered(
+/// Columns the transfers pre-pass reads.
+const PASS1_COLUMNS: [&str; 5] = ["timestamp", "address", "action", "counterparty", "amount"];
+/// Columns the per-wallet pass reads.
+const PASS2_COLUMNS: [&str; 7] = [
+    "timestamp",
+    "chain",
+    "address",
+    "action",
+    "counterparty",
+    "amount",
+    "program",
+];
+
+type IncomingMap = FxMap<String, Incoming>;
+
+/// Pass 1: what each wallet received.
+fn incoming_pass(
     events: &Path,
     p: &FeatureParams,
     only: Option<&str>,
-    emit: &mut dyn FnMut(Features),
-) -> Result<u64, TableError> {
+) -> Result<IncomingMap, TableError> {
     let in_window = |t: i64| t >= p.window_start && t <= p.snapshot;
-    // Pass 1: what each wallet received.
-    let mut incoming: HashMap<String, Incoming> = HashMap::new();
-    for b in EventReader::open(events)? {
+    let mut incoming = IncomingMap::default();
+    for b in EventReader::open_columns(events, &PASS1_COLUMNS)? {
         let b = b?;
         for i in 0..b.len() {
             let r = b.row(i);
@@ -245,16 +282,23 @@ fn extract_filtered(
                 continue;
             }
             let amt: u128 = r.amount.and_then(|a| a.parse().ok()).unwrap_or(0);
-            let e = incoming.entry(cp.to_string()).or_insert_with(|| Incoming {
-                first_ts: i64::MAX,
-                last_ts: i64::MIN,
-                ..Default::default()
-            });
+            if !incoming.contains_key(cp) {
+                incoming.insert(
+                    cp.to_string(),
+                    Incoming {
+                        first_ts: i64::MAX,
+                        last_ts: i64::MIN,
+                        ..Default::default()
+                    },
+                );
+            }
+            let e = incoming.get_mut(cp).expect("inserted above");
             if r.timestamp < e.first_ts
                 || (r.timestamp == e.first_ts && r.address < e.funder.as_str())
             {
                 e.first_ts = r.timestamp;
-                e.funder = r.address.to_string();
+                e.funder.clear();
+                e.funder.push_str(r.address);
             }
             e.last_ts = e.last_ts.max(r.timestamp);
             e.count += 1;
@@ -262,34 +306,88 @@ fn extract_filtered(
             e.weighted += amt as i128 * (p.snapshot - r.timestamp) as i128;
         }
     }
-    // Pass 2: per wallet, in address order.
-    let mut cur: Option<Acc> = None;
-    let mut n = 0u64;
-    let mut finish = |acc: Acc, n: &mut u64| {
-        *n += 1;
-        let inc = incoming.get(&acc.address);
-        emit(acc.finish(p, inc));
-    };
-    for b in EventReader::open(events)? {
-        let b = b?;
-        for i in 0..b.len() {
-            let r = b.row(i);
-            if !in_window(r.timestamp) || only.is_some_and(|o| o != r.address) {
-                continue;
-            }
-            if cur.as_ref().map(|c| c.address.as_str()) != Some(r.address) {
-                if let Some(c) = cur.take() {
-                    finish(c, &mut n);
+    Ok(incoming)
+}
+
+/// Pass 1 (what each wallet received) runs on a second thread while pass 2 walks the wallets
+/// in address order; wallets finished before pass 1 is done wait, partially computed, and
+/// are completed and emitted, in order, as soon as it is.
+fn extract_filtered(
+    events: &Path,
+    p: &FeatureParams,
+    only: Option<&str>,
+    when: Pass1,
+    emit: &mut dyn FnMut(Features),
+) -> Result<u64, TableError> {
+    let in_window = |t: i64| t >= p.window_start && t <= p.snapshot;
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("features-incoming".into())
+            .spawn_scoped(scope, || incoming_pass(events, p, only))
+            .map_err(|source| TableError::Io {
+                path: events.to_path_buf(),
+                source,
+            })?;
+        let mut pass1 = Some(handle);
+        let mut incoming: Option<IncomingMap> = None;
+        let mut backlog: Vec<Partial> = Vec::new();
+        let mut n = 0u64;
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<IncomingMap, TableError>>| {
+            h.join().unwrap_or_else(|_| {
+                Err(TableError::Io {
+                    path: events.to_path_buf(),
+                    source: std::io::Error::other("the transfers pass panicked"),
+                })
+            })
+        };
+        let mut deliver = |part: Option<Partial>,
+                           incoming: &mut Option<IncomingMap>,
+                           pass1: &mut Option<std::thread::ScopedJoinHandle<'_, _>>,
+                           wait: bool|
+         -> Result<(), TableError> {
+            let ready = match when {
+                Pass1::Overlap => pass1.as_ref().is_some_and(|h| h.is_finished()),
+                Pass1::JoinFirst => true,
+                Pass1::JoinLast => false,
+            };
+            if incoming.is_none() && (wait || ready) {
+                if let Some(h) = pass1.take() {
+                    *incoming = Some(join(h)?);
                 }
-                cur = Some(Acc::new(r.address));
             }
-            cur.as_mut().expect("set above").add(&r, p);
+            match incoming {
+                Some(inc) => {
+                    for b in backlog.drain(..).chain(part) {
+                        let i = inc.get(&b.f.address);
+                        n += 1;
+                        emit(b.complete(p, i));
+                    }
+                }
+                None => backlog.extend(part),
+            }
+            Ok(())
+        };
+        let mut cur: Option<Acc> = None;
+        for b in EventReader::open_columns(events, &PASS2_COLUMNS)? {
+            let b = b?;
+            for i in 0..b.len() {
+                let r = b.row(i);
+                if !in_window(r.timestamp) || only.is_some_and(|o| o != r.address) {
+                    continue;
+                }
+                if cur.as_ref().map(|c| c.address.as_str()) != Some(r.address) {
+                    if let Some(c) = cur.take() {
+                        deliver(Some(c.partial(p)), &mut incoming, &mut pass1, false)?;
+                    }
+                    cur = Some(Acc::new(r.address));
+                }
+                cur.as_mut().expect("set above").add(&r, p);
+            }
         }
-    }
-    if let Some(c) = cur.take() {
-        finish(c, &mut n);
-    }
-    Ok(n)
+        let last = cur.take().map(|c| c.partial(p));
+        deliver(last, &mut incoming, &mut pass1, true)?;
+        Ok(n)
+    })
 }
 
 struct Acc {
@@ -302,8 +400,8 @@ struct Acc {
     months: i64,
     last_month: i64,
     actions: u32,
-    custom_actions: HashSet<String>,
-    programs: HashSet<String>,
+    custom_actions: FxSet<String>,
+    programs: FxSet<String>,
     counts: [i64; 17],
     volumes: [u128; 17],
     steps: u16,
@@ -312,7 +410,8 @@ struct Acc {
     stake_seconds: u128,
     out_weighted: i128,
     in_weighted: i128,
-    sweep: Option<String>,
+    /// Recipient of the last transfer sent ("" if none); reused, not reallocated per row.
+    sweep: String,
 }
 
 impl Acc {
@@ -327,8 +426,8 @@ impl Acc {
             months: 0,
             last_month: i64::MIN,
             actions: 0,
-            custom_actions: HashSet::new(),
-            programs: HashSet::new(),
+            custom_actions: FxSet::default(),
+            programs: FxSet::default(),
             counts: [0; 17],
             volumes: [0; 17],
             steps: 0,
@@ -337,7 +436,7 @@ impl Acc {
             stake_seconds: 0,
             out_weighted: 0,
             in_weighted: 0,
-            sweep: None,
+            sweep: String::new(),
         }
     }
 
@@ -390,7 +489,8 @@ impl Acc {
             "transfer" => {
                 self.out_weighted += weight;
                 if let Some(cp) = r.counterparty {
-                    self.sweep = Some(cp.to_string());
+                    self.sweep.clear();
+                    self.sweep.push_str(cp);
                 }
             }
             "bridge_out" => self.out_weighted += weight,
@@ -400,19 +500,10 @@ impl Acc {
         }
     }
 
-    fn finish(mut self, p: &FeatureParams, inc: Option<&Incoming>) -> Features {
+    /// Everything that does not depend on what the wallet received.
+    fn partial(mut self, p: &FeatureParams) -> Partial {
         let mut f = [0i64; ix::N_INT];
         self.stake_seconds += self.staked * (p.snapshot - self.stake_since) as u128;
-        let mut first = self.first;
-        let mut last = self.last;
-        if let Some(i) = inc {
-            first = first.min(i.first_ts);
-            last = last.max(i.last_ts);
-            self.in_weighted += i.weighted;
-        }
-        f[ix::FIRST_SEEN] = first;
-        f[ix::LAST_SEEN] = last;
-        f[ix::WALLET_AGE_DAYS] = (p.snapshot - first).div_euclid(86400);
         f[ix::TX_COUNT] = self.tx;
         f[ix::ACTIVE_DAYS] = self.days;
         f[ix::ACTIVE_MONTHS] = self.months;
@@ -424,24 +515,58 @@ impl Acc {
             f[ix::ACTION_BASE + 2 * k] = self.counts[k];
             f[ix::ACTION_BASE + 2 * k + 1] = sat(self.volumes[k]);
         }
-        f[ix::RECEIVED_COUNT] = inc.map_or(0, |i| i.count);
-        f[ix::RECEIVED_VOLUME] = inc.map_or(0, |i| sat(i.volume));
         let unit = 86_400u128 * 10u128.pow(p.decimals.min(30));
         f[ix::STAKE_CREDIT_DAYS] = sat(self.stake_seconds / unit);
         f[ix::STAKED_NOW] = sat(self.staked);
-        let window = (p.snapshot - p.window_start).max(1) as i128;
-        let bal = (self.in_weighted - self.out_weighted).max(0) / window;
-        f[ix::AVG_BALANCE] = bal.min(i64::MAX as i128) as i64;
         f[ix::STEPS_DONE] = self.steps.count_ones() as i64;
         for k in 0..11 {
             f[ix::STEP_BASE + k] = ((self.steps >> k) & 1) as i64;
         }
-        Features {
-            address: self.address,
-            ints: f,
-            funder: inc.map(|i| i.funder.clone()).unwrap_or_default(),
-            sweep_target: self.sweep.unwrap_or_default(),
+        Partial {
+            f: Features {
+                address: self.address,
+                ints: f,
+                funder: String::new(),
+                sweep_target: self.sweep,
+            },
+            first: self.first,
+            last: self.last,
+            in_weighted: self.in_weighted,
+            out_weighted: self.out_weighted,
         }
+    }
+}
+
+/// A wallet's features before what it received is known.
+struct Partial {
+    f: Features,
+    first: i64,
+    last: i64,
+    in_weighted: i128,
+    out_weighted: i128,
+}
+
+impl Partial {
+    fn complete(mut self, p: &FeatureParams, inc: Option<&Incoming>) -> Features {
+        let (mut first, mut last) = (self.first, self.last);
+        if let Some(i) = inc {
+            first = first.min(i.first_ts);
+            last = last.max(i.last_ts);
+            self.in_weighted += i.weighted;
+        }
+        let f = &mut self.f.ints;
+        f[ix::FIRST_SEEN] = first;
+        f[ix::LAST_SEEN] = last;
+        f[ix::WALLET_AGE_DAYS] = (p.snapshot - first).div_euclid(86400);
+        f[ix::RECEIVED_COUNT] = inc.map_or(0, |i| i.count);
+        f[ix::RECEIVED_VOLUME] = inc.map_or(0, |i| sat(i.volume));
+        let window = (p.snapshot - p.window_start).max(1) as i128;
+        let bal = (self.in_weighted - self.out_weighted).max(0) / window;
+        f[ix::AVG_BALANCE] = bal.min(i64::MAX as i128) as i64;
+        if let Some(i) = inc {
+            self.f.funder = i.funder.clone();
+        }
+        self.f
     }
 }
 

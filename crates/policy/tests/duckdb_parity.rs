@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use fairdrop_core::Address;
-use fairdrop_policy::features::{csv_header, csv_record, extract, FeatureParams};
+use fairdrop_policy::features::{
+    csv_header, csv_record, extract, extract_pinned, FeatureParams, Pass1,
+};
 use fairdrop_policy::sql::{emit, Dialect};
 
 /// A small deterministic world with every feature exercised: stakes and unstakes (including
@@ -185,4 +187,31 @@ fn duckdb_sql_equals_native_features() {
         checked += a.len();
     }
     assert!(checked > 1000, "compared {checked} values");
+}
+
+/// Pass 1 (what wallets received) runs beside pass 2; whether pass 2 takes its result before
+/// the first wallet, only at the end (every wallet waits, partially computed) or as soon as
+/// it is ready, the features are the same, wallet by wallet, in the same order.
+#[test]
+fn features_do_not_depend_on_when_the_transfers_pass_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = world(dir.path());
+    let p = FeatureParams {
+        snapshot: 1_700_000_000 + 150 * 86_400,
+        window_start: 1_700_000_000 + 10 * 86_400,
+        decimals: 6,
+    };
+    let run = |when: Pass1| {
+        let mut out = Vec::new();
+        extract_pinned(&events, &p, when, &mut |f| out.push(f)).unwrap();
+        out
+    };
+    let first = run(Pass1::JoinFirst);
+    assert!(first.len() > 30);
+    assert!(
+        first.iter().any(|f| !f.funder.is_empty()),
+        "the world has received transfers, so pass 1 matters"
+    );
+    assert_eq!(first, run(Pass1::JoinLast));
+    assert_eq!(first, run(Pass1::Overlap));
 }
