@@ -17,6 +17,7 @@ use crate::Exit;
 fairdrop zk secret --campaign-id aleo-airdrop-2024 --out my.secret      # prints the commitment to register\n  \
 fairdrop zk setup --campaign-id aleo-airdrop-2024 --out zk/              # per-campaign keys (+ sha256 for the manifest)\n  \
 fairdrop zk tree --campaign-id aleo-airdrop-2024 --notes notes.csv --out zk/tree.json\n  \
+fairdrop zk codes --campaign-id aleo-airdrop-2024 --allocations dist/allocations.csv --denominations 1000000000,100000000 --out codes/   # second mode: operator-issued codes\n  \
 fairdrop zk prove --pk zk/claim.pk --tree zk/tree.json --secret my.secret --denomination 1000000000 --recipient aleo1… > claim.json\n  \
 fairdrop zk verify --vk zk/claim.vk --claim claim.json\n  \
 fairdrop zk check --dist dist --pubkey keys/campaign.pub                  # dist/zk against the signed manifest"
@@ -50,6 +51,27 @@ pub enum Cmd {
         campaign_id: String,
         #[arg(long)]
         notes: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Second mode: issue claim codes. Splits each allocation into denominations and draws one
+    /// secret per note; writes `codes.csv` (address,denomination,secret,commitment; mode 0600,
+    /// sent to each holder through the operator's own channel), `notes.csv` (for `zk tree`,
+    /// sorted by commitment so it does not reveal address order) and `remainders.csv` (what no
+    /// denomination carries: pay publicly or forfeit, by campaign policy)
+    Codes {
+        #[arg(long)]
+        campaign_id: String,
+        /// `allocations.csv` of a run (address,amount,…)
+        #[arg(long)]
+        allocations: PathBuf,
+        /// Denominations in base units, comma separated (the campaign's tiers)
+        #[arg(long, value_delimiter = ',', required = true)]
+        denominations: Vec<u64>,
+        /// At most this many notes per address
+        #[arg(long, default_value_t = 16)]
+        max_notes: usize,
+        /// Folder to create for the three files (must not exist)
         #[arg(long)]
         out: PathBuf,
     },
@@ -156,6 +178,13 @@ pub fn run(a: Args) -> Result<()> {
                 eprintln!("  denomination {d}: anonymity set {n}");
             }
         }
+        Cmd::Codes {
+            campaign_id,
+            allocations,
+            denominations,
+            max_notes,
+            out,
+        } => codes(&campaign_id, &allocations, &denominations, max_notes, &out)?,
         Cmd::Prove {
             pk,
             tree,
@@ -240,6 +269,103 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
+/// `fairdrop zk codes`: see the subcommand's help.
+fn codes(
+    campaign_id: &str,
+    allocations: &std::path::Path,
+    denominations: &[u64],
+    max_notes: usize,
+    out: &std::path::Path,
+) -> Result<()> {
+    use std::io::Write;
+    let cid = CampaignId::from_name(campaign_id);
+    let bad = |line: u64, why: String| Exit(2, format!("{}:{line}: {why}", allocations.display()));
+    let mut rdr = csv::Reader::from_path(allocations)
+        .map_err(|e| Exit(2, format!("{}: {e}", allocations.display())))?;
+    let headers = rdr.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(ai), Some(mi)) = (col("address"), col("amount")) else {
+        return Err(bad(1, "header needs the columns address and amount".into()).into());
+    };
+    let mut codes = Vec::new();
+    let mut notes: Vec<(String, u64)> = Vec::new();
+    let mut remainders = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| bad(0, e.to_string()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let address = fairdrop_core::Address::parse(rec.get(ai).unwrap_or(""))
+            .map_err(|e| bad(line, format!("address: {e} ({})", e.rule())))?;
+        let amount: u64 = rec
+            .get(mi)
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| bad(line, "amount: not a whole number of base units below 2^64".into()))?;
+        let split = fairdrop_zk::split_denominations(amount, denominations, max_notes)
+            .map_err(|e| bad(line, e.to_string()))?;
+        if split.remainder > 0 {
+            remainders.push((address, split.remainder));
+        }
+        for c in z(fairdrop_zk::issue_claim_codes(&address, &split, &cid))? {
+            notes.push((c.commitment.to_hex(), c.denomination));
+            codes.push(c);
+        }
+    }
+    notes.sort();
+    // Codes are secrets already sent to holders once written: never replace a folder. All
+    // three files appear together or not at all.
+    if out.exists() {
+        return Err(Exit(2, format!("{}: exists; codes are never overwritten", out.display())).into());
+    }
+    let dir = fairdrop_core::fsutil::AtomicDir::create(out)
+        .map_err(|e| Exit(2, format!("{}: {e}", out.display())))?;
+    let tmp = dir.path().to_path_buf();
+    let mut codes_csv = String::from("address,denomination,secret,commitment\n");
+    for c in &codes {
+        codes_csv.push_str(&format!(
+            "{},{},{},{}\n",
+            c.address,
+            c.denomination,
+            c.secret.to_hex(),
+            c.commitment.to_hex()
+        ));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let cpath = tmp.join("codes.csv");
+    let mut f = opts
+        .open(&cpath)
+        .map_err(|e| Exit(2, format!("{}: {e}", cpath.display())))?;
+    f.write_all(codes_csv.as_bytes())?;
+    f.sync_all()?;
+    let mut notes_csv = String::from("commitment,denomination\n");
+    for (c, d) in &notes {
+        notes_csv.push_str(&format!("{c},{d}\n"));
+    }
+    fairdrop_core::fsutil::write_atomic(tmp.join("notes.csv"), notes_csv.as_bytes())?;
+    let mut rem_csv = String::from("address,remainder\n");
+    for (a, r) in &remainders {
+        rem_csv.push_str(&format!("{a},{r}\n"));
+    }
+    fairdrop_core::fsutil::write_atomic(tmp.join("remainders.csv"), rem_csv.as_bytes())?;
+    dir.commit()
+        .map_err(|e| Exit(2, format!("{}: {e}", out.display())))?;
+    let left: u128 = remainders.iter().map(|(_, r)| *r as u128).sum();
+    println!(
+        "{} claim codes in {} (send each to its address holder privately), notes for `zk tree` in {}, {} addresses with a remainder of {} base units in all",
+        codes.len(),
+        out.join("codes.csv").display(),
+        out.join("notes.csv").display(),
+        remainders.len(),
+        left
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +427,76 @@ mod tests {
             "{msg}"
         );
         assert!(!out2.exists());
+    }
+
+    /// `fairdrop zk codes` (second mode): each allocation is split into denominations, one
+    /// secret per note; the notes file builds the private tree, each code's secret finds its
+    /// note there, and notes + remainder add up to every allocation. Bad rows name the line.
+    #[test]
+    fn codes_split_allocations_into_notes_the_tree_accepts() {
+        let d = tempfile::tempdir().unwrap();
+        let a1 = "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf";
+        let a2 = "0x5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f";
+        let alloc = d.path().join("allocations.csv");
+        std::fs::write(&alloc, format!("address,amount,tier\n{a1},2350,gold\n{a2},100,silver\n"))
+            .unwrap();
+        let out = d.path().join("codes");
+        let go = |out: &std::path::Path| {
+            run(Args {
+                cmd: Cmd::Codes {
+                    campaign_id: "t-codes".into(),
+                    allocations: alloc.clone(),
+                    denominations: vec![1000, 100],
+                    max_notes: 16,
+                    out: out.to_path_buf(),
+                },
+            })
+        };
+        go(&out).unwrap();
+        let codes = std::fs::read_to_string(out.join("codes.csv")).unwrap();
+        let rows: Vec<Vec<&str>> = codes.lines().skip(1).map(|l| l.split(',').collect()).collect();
+        // 2350 = 1000 + 1000 + 100 + 100 + 100 + 50 left; 100 = 100.
+        assert_eq!(rows.len(), 6);
+        let paid = |a: &str| rows.iter().filter(|r| r[0] == a).map(|r| r[1].parse::<u64>().unwrap()).sum::<u64>();
+        assert_eq!((paid(a1), paid(a2)), (2300, 100));
+        assert_eq!(
+            std::fs::read_to_string(out.join("remainders.csv")).unwrap(),
+            format!("address,remainder\n{a1},50\n")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(out.join("codes.csv")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "codes are secrets: owner only");
+        }
+        let notes = std::fs::read_to_string(out.join("notes.csv")).unwrap();
+        let listed: Vec<&str> = notes.lines().skip(1).collect();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        assert_eq!(listed, sorted, "notes sorted by commitment, not by address");
+        let cid = CampaignId::from_name("t-codes");
+        let tree_json = d.path().join("tree.json");
+        run(Args {
+            cmd: Cmd::Tree {
+                campaign_id: "t-codes".into(),
+                notes: out.join("notes.csv"),
+                out: tree_json.clone(),
+            },
+        })
+        .unwrap();
+        let (t, _) = TreeFile::read(&tree_json).unwrap().rebuild().unwrap();
+        for r in &rows {
+            let s = Secret::from_hex(r[2]).unwrap();
+            let c = Commitment::new(&s, &cid);
+            assert_eq!(c.to_hex(), r[3]);
+            assert!(t.index_of(&c, r[1].parse().unwrap()).is_some(), "note of {} in the tree", r[0]);
+        }
+        // The folder is never overwritten, and a bad amount names its line.
+        assert!(go(&out).is_err());
+        std::fs::write(&alloc, format!("address,amount\n{a1},12\n{a2},-5\n")).unwrap();
+        let e = go(&d.path().join("codes2")).unwrap_err();
+        let msg = e.downcast_ref::<Exit>().map(|x| x.1.clone()).unwrap();
+        assert!(msg.contains("allocations.csv:3: amount"), "{msg}");
     }
 
     /// `fairdrop zk check` accepts a dist whose zk files match the manifest and refuses a
