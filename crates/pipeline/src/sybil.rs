@@ -42,7 +42,17 @@ pub fn run(
         cache.insert(s.to_string(), id);
         Ok(id)
     };
-    for b in EventReader::open(events)? {
+    // Decoding (on a second thread) overlaps building the input; chain and tx_id are not read.
+    const COLUMNS: [&str; 7] = [
+        "timestamp",
+        "address",
+        "action",
+        "counterparty",
+        "amount",
+        "asset",
+        "program",
+    ];
+    for b in EventReader::open_columns(events, &COLUMNS)?.prefetch(2) {
         let b = b?;
         for i in 0..b.len() {
             let r = b.row(i);

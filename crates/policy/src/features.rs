@@ -368,7 +368,7 @@ fn extract_filtered(
             Ok(())
         };
         let mut cur: Option<Acc> = None;
-        for b in EventReader::open_columns(events, &PASS2_COLUMNS)? {
+        for b in EventReader::open_columns(events, &PASS2_COLUMNS)?.prefetch(2) {
             let b = b?;
             for i in 0..b.len() {
                 let r = b.row(i);
