@@ -321,39 +321,41 @@ pub fn ingest(
         })?;
     let mut chunk = Chunk::default();
     let mut builder_gone = false;
-    let merged = sorter.finish(&mut |row: &Row, dup: bool, _t: &sort::Tables, tx: Option<&str>| {
-        if dup {
-            per_src_dup[row.src as usize] += 1;
-            return;
-        }
-        per_src_acc[row.src as usize] += 1;
-        if builder_gone {
-            return;
-        }
-        let mut r = *row;
-        match tx {
-            Some(t) => {
-                r.tx_off = chunk.tx.len() as u32;
-                chunk.tx.push_str(t);
+    let merged = sorter.finish(
+        &mut |row: &Row, dup: bool, _t: &sort::Tables, tx: Option<&str>| {
+            if dup {
+                per_src_dup[row.src as usize] += 1;
+                return;
             }
-            None => r.tx_off = u32::MAX,
-        }
-        chunk.rows.push(r);
-        if chunk.rows.len() >= CHUNK_ROWS {
-            let next = spent.try_recv().unwrap_or_default();
-            builder_gone = to_builder.send(std::mem::replace(&mut chunk, next)).is_err();
-        }
-    });
+            per_src_acc[row.src as usize] += 1;
+            if builder_gone {
+                return;
+            }
+            let mut r = *row;
+            match tx {
+                Some(t) => {
+                    r.tx_off = chunk.tx.len() as u32;
+                    chunk.tx.push_str(t);
+                }
+                None => r.tx_off = u32::MAX,
+            }
+            chunk.rows.push(r);
+            if chunk.rows.len() >= CHUNK_ROWS {
+                let next = spent.try_recv().unwrap_or_default();
+                builder_gone = to_builder
+                    .send(std::mem::replace(&mut chunk, next))
+                    .is_err();
+            }
+        },
+    );
     if !builder_gone && !chunk.rows.is_empty() {
         let _ = to_builder.send(chunk);
     }
     drop(to_builder);
-    let writer = builder
-        .join()
-        .map_err(|_| IngestError::Output {
-            path: epath.clone(),
-            source: std::io::Error::other("the column builder thread panicked"),
-        })??;
+    let writer = builder.join().map_err(|_| IngestError::Output {
+        path: epath.clone(),
+        source: std::io::Error::other("the column builder thread panicked"),
+    })??;
     merged.map_err(|source| IngestError::Output {
         path: out_dir.to_path_buf(),
         source,

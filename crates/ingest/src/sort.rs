@@ -34,19 +34,24 @@ pub use fairdrop_core::hash::{FxHasher, FxMap};
 pub struct Interner {
     map: FxMap<Arc<str>, u32>,
     list: Vec<Arc<str>>,
+    /// (length, id) of the string interned last.
+    last: Option<(usize, u32)>,
 }
 
 impl Interner {
     pub fn intern(&mut self, s: &str) -> u32 {
-        // Chains, actions and assets are few: a scan beats hashing.
-        if self.list.len() <= 16 {
-            if let Some(i) = self.list.iter().position(|x| x.as_ref() == s) {
-                return i as u32;
+        // Consecutive rows often repeat a value (one wallet's chain, asset, program).
+        if let Some(&(last, id)) = self.last.as_ref() {
+            if last == s.len() && self.list[id as usize].as_ref() == s {
+                return id;
             }
-        } else if let Some(&i) = self.map.get(s) {
-            return i;
         }
-        self.intern_owned(s.to_string())
+        let id = match self.map.get(s) {
+            Some(&i) => i,
+            None => self.intern_owned(s.to_string()),
+        };
+        self.last = Some((s.len(), id));
+        id
     }
     pub fn intern_owned(&mut self, s: String) -> u32 {
         if let Some(&i) = self.map.get(s.as_str()) {
@@ -173,6 +178,10 @@ pub struct Sorter {
     out_dir: PathBuf,
     tmp: Option<PathBuf>,
     runs: Vec<PathBuf>,
+    /// The run being sorted and written on a background thread.
+    pending: Option<std::thread::JoinHandle<io::Result<(Vec<Row>, String)>>>,
+    /// Buffers of the last run written, reused for the next batch.
+    spare: Option<(Vec<Row>, String)>,
 }
 
 impl Sorter {
@@ -185,6 +194,8 @@ impl Sorter {
             out_dir: out_dir.to_path_buf(),
             tmp: None,
             runs: Vec::new(),
+            pending: None,
+            spare: None,
         })
     }
 
@@ -219,53 +230,15 @@ impl Sorter {
     /// timestamps), so the sort compares integers; rows that tie on it are then ordered by
     /// the rest of the row. Falls back to tuple comparison for extreme timestamp spans.
     fn sorted_order(&self, ranks: &Ranks) -> Vec<u32> {
-        let (rows, arena) = (&self.rows, &self.arena);
-        let rest = |a: u32, b: u32| {
-            let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
-            ranks.cmp_rest(ra, ra.tx(arena), rb, rb.tx(arena))
-        };
-        let (tmin, tmax) = rows
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(lo, hi), r| (lo.min(r.ts), hi.max(r.ts)));
-        let span = (tmax as i128 - tmin as i128).max(0) as u128;
-        let t_bits = 128 - span.leading_zeros();
-        let r_bits = 32 - (ranks.names.len() as u32).leading_zeros();
-        if rows.is_empty() || t_bits + r_bits > 64 {
-            let mut keys: Vec<(u32, i64, u32)> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (ranks.names[r.addr as usize], r.ts, i as u32))
-                .collect();
-            keys.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| rest(a.2, b.2)));
-            return keys.into_iter().map(|k| k.2).collect();
-        }
-        let mut keys: Vec<(u64, u32)> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let t = (r.ts as i128 - tmin as i128) as u64;
-                (((ranks.names[r.addr as usize] as u64) << t_bits) | t, i as u32)
-            })
-            .collect();
-        radix_sort(&mut keys);
-        // Ties on (address, timestamp): order by the rest of the row.
-        let mut i = 0;
-        while i < keys.len() {
-            let mut j = i + 1;
-            while j < keys.len() && keys[j].0 == keys[i].0 {
-                j += 1;
-            }
-            if j - i > 1 {
-                keys[i..j].sort_unstable_by(|a, b| rest(a.1, b.1));
-            }
-            i = j;
-        }
-        keys.into_iter().map(|k| k.1).collect()
+        sorted_order(&self.rows, &self.arena, ranks)
     }
 
+    /// Sort the rows in memory and write them as a run, on a background thread: reading
+    /// goes on into a second buffer meanwhile (so up to two batches are in memory).
     fn spill(&mut self) -> io::Result<()> {
+        self.wait_spill()?;
+        // Ranks of the strings seen so far order this batch; later strings never reorder them.
         let ranks = Ranks::of(&self.tables);
-        let order = self.sorted_order(&ranks);
         let dir = match &self.tmp {
             Some(d) => d.clone(),
             None => {
@@ -278,20 +251,42 @@ impl Sorter {
             }
         };
         let path = dir.join(format!("run-{:05}.bin", self.runs.len()));
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-        for i in order {
-            let r = &self.rows[i as usize];
-            encode(&mut w, r, r.tx(&self.arena))?;
+        let (spare_rows, spare_arena) = self.spare.take().unwrap_or_default();
+        let rows = std::mem::replace(&mut self.rows, spare_rows);
+        let arena = std::mem::replace(&mut self.arena, spare_arena);
+        self.runs.push(path.clone());
+        let h = std::thread::Builder::new()
+            .name("ingest-spill".into())
+            .spawn(move || -> io::Result<(Vec<Row>, String)> {
+                let order = sorted_order(&rows, &arena, &ranks);
+                let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+                for i in order {
+                    let r = &rows[i as usize];
+                    encode(&mut w, r, r.tx(&arena))?;
+                }
+                w.flush()?;
+                Ok((rows, arena))
+            })?;
+        self.pending = Some(h);
+        Ok(())
+    }
+
+    /// Wait for the run being written, if any; its buffers become the spare ones.
+    fn wait_spill(&mut self) -> io::Result<()> {
+        if let Some(h) = self.pending.take() {
+            let (mut rows, mut arena) = h
+                .join()
+                .map_err(|_| io::Error::other("the spill thread panicked"))??;
+            rows.clear();
+            arena.clear();
+            self.spare = Some((rows, arena));
         }
-        w.flush()?;
-        self.rows.clear();
-        self.arena.clear();
-        self.runs.push(path);
         Ok(())
     }
 
     /// Emit every row in order.
     pub fn finish(mut self, emit: &mut Emit<'_>) -> io::Result<()> {
+        self.wait_spill()?;
         let mut group = Group::default();
         if self.runs.is_empty() {
             let ranks = Ranks::of(&self.tables);
@@ -306,6 +301,8 @@ impl Sorter {
         if !self.rows.is_empty() {
             self.spill()?;
         }
+        self.wait_spill()?;
+        self.spare = None;
         let ranks = Ranks::of(&self.tables);
         let mut readers: Vec<BufReader<File>> = Vec::new();
         for p in &self.runs {
@@ -363,6 +360,54 @@ impl Sorter {
     }
 }
 
+/// Row indices in output order: see [`Sorter::sorted_order`].
+fn sorted_order(rows: &[Row], arena: &str, ranks: &Ranks) -> Vec<u32> {
+    let rest = |a: u32, b: u32| {
+        let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
+        ranks.cmp_rest(ra, ra.tx(arena), rb, rb.tx(arena))
+    };
+    let (tmin, tmax) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
+        (lo.min(r.ts), hi.max(r.ts))
+    });
+    let span = (tmax as i128 - tmin as i128).max(0) as u128;
+    let t_bits = 128 - span.leading_zeros();
+    let r_bits = 32 - (ranks.names.len() as u32).leading_zeros();
+    if rows.is_empty() || t_bits + r_bits > 64 {
+        let mut keys: Vec<(u32, i64, u32)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (ranks.names[r.addr as usize], r.ts, i as u32))
+            .collect();
+        keys.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| rest(a.2, b.2)));
+        return keys.into_iter().map(|k| k.2).collect();
+    }
+    let mut keys: Vec<(u64, u32)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let t = (r.ts as i128 - tmin as i128) as u64;
+            (
+                ((ranks.names[r.addr as usize] as u64) << t_bits) | t,
+                i as u32,
+            )
+        })
+        .collect();
+    radix_sort(&mut keys);
+    // Ties on (address, timestamp): order by the rest of the row.
+    let mut i = 0;
+    while i < keys.len() {
+        let mut j = i + 1;
+        while j < keys.len() && keys[j].0 == keys[i].0 {
+            j += 1;
+        }
+        if j - i > 1 {
+            keys[i..j].sort_unstable_by(|a, b| rest(a.1, b.1));
+        }
+        i = j;
+    }
+    keys.into_iter().map(|k| k.1).collect()
+}
+
 /// LSD radix sort of (key, index) pairs by key, 8 bits a pass; passes whose byte is the same
 /// in every key are skipped (the high bytes, usually). Stable, so equal keys keep index order.
 fn radix_sort(v: &mut Vec<(u64, u32)>) {
@@ -404,6 +449,7 @@ fn radix_sort(v: &mut Vec<(u64, u32)>) {
 
 impl Drop for Sorter {
     fn drop(&mut self) {
+        let _ = self.wait_spill();
         if let Some(d) = &self.tmp {
             let _ = fs::remove_dir_all(d);
         }
@@ -604,13 +650,18 @@ mod tests {
                     Some(t) => !seen.insert((r.addr, r.chain, r.action, t.to_string())),
                     None => false,
                 };
-                let Position::Line(l) = r.pos else { unreachable!() };
+                let Position::Line(l) = r.pos else {
+                    unreachable!()
+                };
                 (r.addr, r.ts, l, dup)
             })
             .collect()
     }
 
-    fn run(rows: &[(u8, i64, u8, Option<u8>)], batch: usize) -> (Vec<(u32, i64, u64, bool)>, Vec<(u32, i64, u64, bool)>) {
+    fn run(
+        rows: &[(u8, i64, u8, Option<u8>)],
+        batch: usize,
+    ) -> (Vec<(u32, i64, u64, bool)>, Vec<(u32, i64, u64, bool)>) {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Sorter::new(batch, dir.path()).unwrap();
         let mut reference_sorter = Sorter::new(usize::MAX, dir.path()).unwrap();
@@ -640,7 +691,9 @@ mod tests {
         let want = reference(&reference_sorter);
         let mut got = Vec::new();
         s.finish(&mut |r: &Row, dup: bool, _t: &Tables, _tx: Option<&str>| {
-            let Position::Line(l) = r.pos else { unreachable!() };
+            let Position::Line(l) = r.pos else {
+                unreachable!()
+            };
             got.push((r.addr, r.ts, l, dup));
         })
         .unwrap();
