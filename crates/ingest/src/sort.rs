@@ -179,10 +179,13 @@ pub struct Sorter {
     tmp: Option<PathBuf>,
     runs: Vec<PathBuf>,
     /// The run being sorted and written on a background thread.
-    pending: Option<std::thread::JoinHandle<io::Result<(Vec<Row>, String)>>>,
+    pending: Option<std::thread::JoinHandle<io::Result<Buffers>>>,
     /// Buffers of the last run written, reused for the next batch.
-    spare: Option<(Vec<Row>, String)>,
+    spare: Option<Buffers>,
 }
+
+/// A batch's rows and tx arena.
+type Buffers = (Vec<Row>, String);
 
 impl Sorter {
     pub fn new(batch_rows: usize, out_dir: &Path) -> io::Result<Self> {

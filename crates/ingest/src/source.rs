@@ -611,10 +611,38 @@ pub fn read_parquet(
         .with_batch_size(65_536)
         .build()
         .map_err(|e| FileError::new(path, e.to_string()))?;
-    let mut group = 0usize;
-    let mut in_group = 0u64;
     let per_row = size / groups.iter().sum::<u64>().max(1);
-    for batch in reader {
+    // Decoding runs on its own thread, a couple of batches ahead of validation.
+    let (send, batches) = std::sync::mpsc::sync_channel(2);
+    std::thread::scope(|scope| -> Result<(), FileError> {
+        std::thread::Builder::new()
+            .name("parquet-reader".into())
+            .spawn_scoped(scope, move || {
+                for b in reader {
+                    if send.send(b).is_err() {
+                        return; // validation stopped
+                    }
+                }
+            })
+            .map_err(|e| FileError::new(path, format!("cannot start the Parquet reader: {e}")))?;
+        read_batches(path, &map, &groups, per_row, &counter, batches, visit)
+    })?;
+    Ok(info)
+}
+
+/// Validate decoded batches as they arrive (row positions as row group and row).
+fn read_batches(
+    path: &Path,
+    map: &HashMap<&'static str, usize>,
+    groups: &[u64],
+    per_row: u64,
+    counter: &AtomicU64,
+    batches: std::sync::mpsc::Receiver<Result<arrow_array::RecordBatch, arrow_schema::ArrowError>>,
+    visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
+) -> Result<(), FileError> {
+    let (mut group_v, mut in_group_v) = (0usize, 0u64);
+    let (group, in_group) = (&mut group_v, &mut in_group_v);
+    for batch in batches {
         let batch =
             batch.map_err(|e| FileError::new(path, format!("corrupt Parquet data: {e}")))?;
         let cols: Vec<Col> = KNOWN
@@ -625,9 +653,9 @@ pub fn read_parquet(
             })
             .collect::<Result<_, _>>()?;
         for i in 0..batch.num_rows() {
-            while group < groups.len() && in_group >= groups[group] {
-                group += 1;
-                in_group = 0;
+            while *group < groups.len() && *in_group >= groups[*group] {
+                *group += 1;
+                *in_group = 0;
             }
             let vals: [Option<Cow<'_, str>>; 9] = std::array::from_fn(|k| cell(&cols[k], i));
             let v: [Option<&str>; 9] = std::array::from_fn(|k| vals[k].as_deref());
@@ -642,15 +670,15 @@ pub fn read_parquet(
             };
             visit(RawRow {
                 pos: Position::Parquet {
-                    group: group as u32,
-                    row: in_group,
+                    group: *group as u32,
+                    row: *in_group,
                 },
                 fields: Ok(fields_from(v)),
                 raw: &raw,
             })?;
-            in_group += 1;
+            *in_group += 1;
         }
         counter.fetch_add(per_row * batch.num_rows() as u64, Ordering::Relaxed);
     }
-    Ok(info)
+    Ok(())
 }
