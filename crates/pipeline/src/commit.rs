@@ -95,11 +95,21 @@ pub fn write_aleo(
     let zerr = |e: fairdrop_zk::ZkError| RunError::Commit(format!("aleo profile: {e}"));
     let tree = fairdrop_zk::aleo::AleoTree::build(entries).map_err(zerr)?;
     let root = tree.root_hex();
-    let mut proofs = Vec::with_capacity(entries.len() * 1800);
-    for i in 0..tree.len() {
-        serde_json::to_writer(&mut proofs, &tree.proof(i).map_err(zerr)?).expect("json");
-        proofs.push(b'\n');
-    }
+    // Proofs are independent: serialise them in parallel chunks, concatenated in leaf order.
+    use rayon::prelude::*;
+    let chunks: Vec<Vec<u8>> = (0..tree.len())
+        .collect::<Vec<_>>()
+        .par_chunks(8192)
+        .map(|ix| -> Result<Vec<u8>, RunError> {
+            let mut out = Vec::with_capacity(ix.len() * 1800);
+            for &i in ix {
+                serde_json::to_writer(&mut out, &tree.proof(i).map_err(zerr)?).expect("json");
+                out.push(b'\n');
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, _>>()?;
+    let proofs = chunks.concat();
     fairdrop_core::fsutil::write_atomic(dir.join("proofs-aleo.jsonl"), &proofs).map_err(io(dir))?;
     let adir = dir.join("aleo");
     std::fs::create_dir_all(&adir).map_err(io(&adir))?;
@@ -198,24 +208,32 @@ fn max_of_flag(src: &str) -> Option<i64> {
 /// campaign id and copied into `dir/zk/` by `fairdrop_zk::commit_private`): the sha256 of
 /// `claim.pk`, `claim.vk` and the tree file under `inputs["zk:…"]`, the root as
 /// `roots["private"]`.
+/// The campaign's input files whose sha256 the manifest records.
+pub fn input_files(c: &Campaign) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<std::path::PathBuf> = c.events.iter().chain(c.hubs.iter()).cloned().collect();
+    v.extend(c.exclusions.iter().map(|x| x.file.clone()));
+    v
+}
+
+/// sha256 of each input file (see [`input_files`]), as the manifest records them. A run
+/// computes this on a background thread while the stages run.
+pub fn hash_inputs(c: &Campaign) -> Result<BTreeMap<String, String>, RunError> {
+    let mut inputs = BTreeMap::new();
+    for p in input_files(c) {
+        let rel = p.strip_prefix(&c.base).unwrap_or(&p).display().to_string();
+        inputs.insert(rel, sha256_file(&p).map_err(merr)?);
+    }
+    Ok(inputs)
+}
+
 pub fn manifest(
     c: &Campaign,
     roots: BTreeMap<String, String>,
+    inputs: BTreeMap<String, String>,
     s: &RunSummary,
     dir: &Path,
 ) -> Result<Manifest, RunError> {
-    let mut inputs = BTreeMap::new();
-    let mut add = |p: &Path| -> Result<(), RunError> {
-        let rel = p.strip_prefix(&c.base).unwrap_or(p).display().to_string();
-        inputs.insert(rel, sha256_file(p).map_err(merr)?);
-        Ok(())
-    };
-    for p in c.events.iter().chain(c.hubs.iter()) {
-        add(p)?;
-    }
-    for x in &c.exclusions {
-        add(&x.file)?;
-    }
+    let mut inputs = inputs;
     let mut roots = roots;
     if let Some(z) = &c.zk {
         let pc =

@@ -130,6 +130,14 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
             "inputs.events is empty: nothing to score".into(),
         ));
     }
+    // The manifest's input hashes are computed beside the stages, not after them.
+    let input_hashes = {
+        let c = c.clone();
+        std::thread::Builder::new()
+            .name("hash-inputs".into())
+            .spawn(move || commit::hash_inputs(&c))
+            .map_err(io(&out))?
+    };
     let ingest_dir = dir.path().join("ingest");
     let mut iopts = fairdrop_ingest::IngestOptions {
         progress: opts.progress,
@@ -198,13 +206,26 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     allocation::write(&dir.path().join("allocations.csv"), &allocs)?;
     lap("allocate", &mut summary);
 
-    // Outputs.
-    wallets::write_wallets_csv(&dir.path().join("wallets.csv"), &wallets)?;
-    // 5. Commit: trees, proof stores, claim-service data, signed manifest.
-    let roots = commit::trees(c, &allocs, dir.path())?;
-    commit::write_progress(c, &wallets, dir.path())?;
+    // Outputs. 5. Commit: trees and proof stores here, the per-wallet files on a second
+    // thread; then the claim-service data and the signed manifest.
+    let (roots, written) = std::thread::scope(|scope| {
+        let files = scope.spawn(|| -> Result<(), RunError> {
+            wallets::write_wallets_csv(&dir.path().join("wallets.csv"), &wallets)?;
+            commit::write_progress(c, &wallets, dir.path())
+        });
+        let roots = commit::trees(c, &allocs, dir.path());
+        let written = files
+            .join()
+            .unwrap_or_else(|_| Err(RunError::Commit("writing wallets.csv panicked".into())));
+        (roots, written)
+    });
+    let roots = roots?;
+    written?;
     commit::write_campaign_json(c, dir.path())?;
-    let m = commit::manifest(c, roots, &summary, dir.path())?;
+    let inputs = input_hashes
+        .join()
+        .unwrap_or_else(|_| Err(RunError::Commit("hashing the inputs panicked".into())))?;
+    let m = commit::manifest(c, roots, inputs, &summary, dir.path())?;
     summary.roots = m.roots.clone();
     summary.signed = m.signature.is_some();
     lap("commit", &mut summary);
