@@ -32,15 +32,25 @@ pub fn run(
         Address::parse_trusted(s)
             .map_err(|e| RunError::Sybil(format!("{}: bad address {s:?}: {e}", events.display())))
     };
+    // The behaviour signals read the activity of candidates (wallets past the gates) only:
+    // other wallets contribute their transfers and links, not activity rows.
+    let candidates: fairdrop_core::hash::FxSet<&str> = wallets
+        .iter()
+        .filter(|w| w.passed_gates)
+        .map(|w| w.score.address.as_str())
+        .collect();
+    // Room for every row at once: no doubling copies of the biggest table.
+    let rows = EventReader::count_rows(events)? as usize;
+    input.activity.reserve_exact(rows.min(candidates.len().saturating_mul(4096)));
     // FxHash: one lookup per row and column at tens of millions of rows.
-    let mut cache: FxMap<String, u32> = FxMap::default();
-    let mut wid = |input: &mut SybilInput, s: &str| -> Result<u32, RunError> {
+    let mut cache: FxMap<String, (u32, bool)> = FxMap::default();
+    let mut wid = |input: &mut SybilInput, s: &str| -> Result<(u32, bool), RunError> {
         if let Some(&i) = cache.get(s) {
             return Ok(i);
         }
-        let id = input.wallet(parse(s)?);
-        cache.insert(s.to_string(), id);
-        Ok(id)
+        let v = (input.wallet(parse(s)?), candidates.contains(s));
+        cache.insert(s.to_string(), v);
+        Ok(v)
     };
     // Decoding (on a second thread) overlaps building the input; chain and tx_id are not read.
     const COLUMNS: [&str; 7] = [
@@ -59,13 +69,17 @@ pub fn run(
             if r.timestamp < c.window_start || r.timestamp > c.snapshot {
                 continue;
             }
-            let w = wid(&mut input, r.address)?;
+            let (w, is_candidate) = wid(&mut input, r.address)?;
             let cp = match r.counterparty {
-                Some(cp) => Some(wid(&mut input, cp)?),
+                Some(cp) => Some(wid(&mut input, cp)?.0),
                 None => None,
             };
             let amount = r.amount.and_then(|a| a.parse::<u128>().ok());
-            input.add_record(w, r.timestamp, r.action, cp, amount, r.asset, r.program);
+            if is_candidate {
+                input.add_record(w, r.timestamp, r.action, cp, amount, r.asset, r.program);
+            } else {
+                input.add_edges(w, r.timestamp, r.action, cp, amount, r.asset);
+            }
         }
     }
     fairdrop_sybil::load::load_hubs(&mut input, &c.hubs)
@@ -73,7 +87,7 @@ pub fn run(
     let mut index: HashMap<u32, usize> = HashMap::new();
     for (k, w) in wallets.iter().enumerate() {
         if w.passed_gates {
-            let id = wid(&mut input, &w.score.address)?;
+            let id = wid(&mut input, &w.score.address)?.0;
             input.candidates.push(id);
             index.insert(id, k);
         }

@@ -225,6 +225,21 @@ impl SybilInput {
             program,
             amount,
         });
+        self.add_edges(wallet, timestamp, action, counterparty, amount, asset);
+    }
+
+    /// [`SybilInput::add_record`] without the activity row: for wallets that are not
+    /// candidates, whose activity the behaviour signals never read (they only look at
+    /// candidates), while their transfers still shape the graphs.
+    pub fn add_edges(
+        &mut self,
+        wallet: WalletId,
+        timestamp: i64,
+        action: &str,
+        counterparty: Option<WalletId>,
+        amount: Option<u128>,
+        asset: Option<&str>,
+    ) {
         if let Some(to) = counterparty {
             if action == fairdrop_core::actions::TRANSFER {
                 let asset = asset.map(|a| self.symbol(a));
