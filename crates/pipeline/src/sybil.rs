@@ -62,6 +62,7 @@ pub fn run(
         "asset",
         "program",
     ];
+    let mut last: Option<(String, (u32, bool))> = None;
     for b in EventReader::open_columns(events, &COLUMNS)?.prefetch(2) {
         let b = b?;
         for i in 0..b.len() {
@@ -69,7 +70,15 @@ pub fn run(
             if r.timestamp < c.window_start || r.timestamp > c.snapshot {
                 continue;
             }
-            let (w, is_candidate) = wid(&mut input, r.address)?;
+            // Rows come sorted by address: most rows repeat the previous row's wallet.
+            let (w, is_candidate) = match &last {
+                Some((a, v)) if a == r.address => *v,
+                _ => {
+                    let v = wid(&mut input, r.address)?;
+                    last = Some((r.address.to_string(), v));
+                    v
+                }
+            };
             let cp = match r.counterparty {
                 Some(cp) => Some(wid(&mut input, cp)?.0),
                 None => None,
