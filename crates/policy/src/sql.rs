@@ -249,7 +249,7 @@ st AS (\n  SELECT address, SUM(b * (next_t - t)) AS stake_seconds, {} AS staked_
     sel.push(format!(
         "{} AS avg_balance",
         s.sat(&s.idiv(
-            &format!("GREATEST(0, COALESCE(inc.in_w, 0) + w.own_in_w - w.out_w)"),
+            "GREATEST(0, COALESCE(inc.in_w, 0) + w.own_in_w - w.out_w)",
             &win.to_string()
         ))
     ));

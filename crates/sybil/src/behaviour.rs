@@ -94,7 +94,7 @@ fn token(bucket: i64, action: SymbolId, program: Option<SymbolId>, amount: u32) 
 }
 
 /// A compact activity row for the signals that need no exact amount (24 bytes instead of an
-/// [`Activity`]'s 64): at tens of millions of rows this is most of the detector's memory.
+/// [`Activity`]'s 40): at tens of millions of rows this is most of the detector's memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Row {
     pub wallet: WalletId,
@@ -112,8 +112,8 @@ impl Row {
             wallet: a.wallet,
             timestamp: a.timestamp,
             action: a.action,
-            program: a.program.unwrap_or(u32::MAX),
-            amount: amount_bucket(a.amount),
+            program: a.program().unwrap_or(u32::MAX),
+            amount: amount_bucket(a.amount()),
         }
     }
 
@@ -271,9 +271,9 @@ pub fn same_amount_bridge_groups(
         .iter()
         .filter(|a| is_bridge.get(a.action as usize).copied().unwrap_or(false))
         .filter_map(|a| {
-            a.amount.map(|amt| {
+            a.amount().map(|amt| {
                 (
-                    (a.action, a.program, amt, a.timestamp.div_euclid(window)),
+                    (a.action, a.program(), amt, a.timestamp.div_euclid(window)),
                     a.wallet,
                 )
             })
@@ -341,13 +341,7 @@ mod tests {
     use super::*;
 
     fn act(wallet: u32, ts: i64, action: u32, amount: u128) -> Activity {
-        Activity {
-            wallet,
-            timestamp: ts,
-            action,
-            program: Some(7),
-            amount: Some(amount),
-        }
+        Activity::new(wallet, ts, action, Some(7), Some(amount))
     }
 
     #[test]

@@ -1031,25 +1031,19 @@ mod tests {
             let id = inp.wallet(a(w));
             inp.add_candidate(a(w));
             for step in 0..5i64 {
-                inp.add_activity(Activity {
-                    wallet: id,
-                    timestamp: 1_700_000_000 + step * 50_000 + w as i64 * 3,
-                    action: if step == 0 { bridge } else { swap },
-                    program: Some(prog),
-                    amount: Some(1_000_000),
-                });
+                inp.add_activity(Activity::new(
+                    id,
+                    1_700_000_000 + step * 50_000 + w as i64 * 3,
+                    if step == 0 { bridge } else { swap },
+                    Some(prog),
+                    Some(1_000_000),
+                ));
             }
         }
         // An unrelated wallet.
         let lone = inp.wallet(a(77));
         inp.add_candidate(a(77));
-        inp.add_activity(Activity {
-            wallet: lone,
-            timestamp: 1_600_000_000,
-            action: swap,
-            program: None,
-            amount: Some(5),
-        });
+        inp.add_activity(Activity::new(lone, 1_600_000_000, swap, None, Some(5)));
         let r = detect(&inp, &Config::default(), &Appeals::default());
         assert_eq!(r.clusters.len(), 1);
         let c = &r.clusters[0];
@@ -1203,21 +1197,21 @@ mod tests {
         for w in 1..=10u32 {
             let id = inp.wallet(a(w));
             inp.add_candidate(a(w));
-            inp.add_activity(Activity {
-                wallet: id,
-                timestamp: 1_700_000_000 + w as i64,
-                action: greenlist,
-                program: None,
-                amount: None,
-            });
+            inp.add_activity(Activity::new(
+                id,
+                1_700_000_000 + w as i64,
+                greenlist,
+                None,
+                None,
+            ));
             for k in 1..4i64 {
-                inp.add_activity(Activity {
-                    wallet: id,
-                    timestamp: 1_700_000_000 + k * 97_531 * w as i64,
-                    action: swap,
-                    program: None,
-                    amount: Some(w as u128 * 7_777 + k as u128),
-                });
+                inp.add_activity(Activity::new(
+                    id,
+                    1_700_000_000 + k * 97_531 * w as i64,
+                    swap,
+                    None,
+                    Some(w as u128 * 7_777 + k as u128),
+                ));
             }
         }
         let old = detect(&inp, &Config::default(), &Appeals::default());

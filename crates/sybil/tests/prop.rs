@@ -33,13 +33,13 @@ fn build(
         });
     }
     for &(w, ts, act, amt) in acts {
-        inp.add_activity(Activity {
-            wallet: id(w),
-            timestamp: ts,
-            action: syms[(act % 3) as usize],
-            program: if act % 2 == 0 { None } else { Some(syms[0]) },
-            amount: Some(amt as u128),
-        });
+        inp.add_activity(Activity::new(
+            id(w),
+            ts,
+            syms[(act % 3) as usize],
+            if act % 2 == 0 { None } else { Some(syms[0]) },
+            Some(amt as u128),
+        ));
     }
     for &h in hubs {
         inp.hubs.push(id(h));
