@@ -62,3 +62,47 @@ impl Hasher for FxHasher {
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// `HashSet` with [`FxHasher`].
 pub type FxSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
+
+/// A string of at most 63 bytes held inline (length in the last byte), as a map key: a lookup
+/// touches one table slot instead of following a pointer to the heap. Addresses fit (Aleo 63
+/// bytes, EVM 42).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InlineKey([u8; 64]);
+
+impl std::fmt::Debug for InlineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl InlineKey {
+    /// `None` when `s` is 64 bytes or longer.
+    pub fn new(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        (b.len() < 64).then(|| {
+            let mut k = [0u8; 64];
+            k[..b.len()].copy_from_slice(b);
+            k[63] = b.len() as u8;
+            InlineKey(k)
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        let n = self.0[63] as usize;
+        std::str::from_utf8(&self.0[..n]).expect("made from a str")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_keys_round_trip_and_refuse_long_strings() {
+        for s in ["", "a", "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf"] {
+            assert_eq!(InlineKey::new(s).unwrap().as_str(), s);
+        }
+        assert!(InlineKey::new(&"x".repeat(64)).is_none());
+        assert_ne!(InlineKey::new("ab"), InlineKey::new("ab\0"));
+    }
+}

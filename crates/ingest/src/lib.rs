@@ -105,22 +105,7 @@ pub const EVENTS_FILE: &str = "events.parquet";
 pub const QUARANTINE_FILE: &str = "quarantine.csv";
 pub const SUMMARY_FILE: &str = "ingest-summary.json";
 
-/// An address string of up to 63 bytes held inline (length in the last byte), so a cache
-/// lookup touches one table slot instead of following a pointer to the heap.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct InlineKey([u8; 64]);
-
-impl InlineKey {
-    fn new(s: &str) -> Option<Self> {
-        let b = s.as_bytes();
-        (b.len() < 64).then(|| {
-            let mut k = [0u8; 64];
-            k[..b.len()].copy_from_slice(b);
-            k[63] = b.len() as u8;
-            InlineKey(k)
-        })
-    }
-}
+use fairdrop_core::hash::InlineKey;
 
 /// High bit of a cached verdict: the rest indexes `Validator::errors`.
 const ERR: u32 = 1 << 31;

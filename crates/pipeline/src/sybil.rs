@@ -11,6 +11,7 @@ use fairdrop_core::Address;
 use fairdrop_policy::campaign::Campaign;
 use fairdrop_policy::score::Reason;
 use fairdrop_sybil::detect::{detect, Appeals, Config};
+use fairdrop_core::hash::InlineKey;
 use fairdrop_sybil::input::{FxMap, SybilInput};
 use fairdrop_table::EventReader;
 
@@ -42,14 +43,17 @@ pub fn run(
     // Room for every row at once: no doubling copies of the biggest table.
     let rows = EventReader::count_rows(events)? as usize;
     input.activity.reserve_exact(rows.min(candidates.len().saturating_mul(4096)));
-    // FxHash: one lookup per row and column at tens of millions of rows.
-    let mut cache: FxMap<String, (u32, bool)> = FxMap::default();
+    // FxHash on inline keys: one lookup per row and column at tens of millions of rows.
+    let mut cache: FxMap<InlineKey, (u32, bool)> = FxMap::default();
     let mut wid = |input: &mut SybilInput, s: &str| -> Result<(u32, bool), RunError> {
-        if let Some(&i) = cache.get(s) {
+        let key = InlineKey::new(s);
+        if let Some(&i) = key.as_ref().and_then(|k| cache.get(k)) {
             return Ok(i);
         }
         let v = (input.wallet(parse(s)?), candidates.contains(s));
-        cache.insert(s.to_string(), v);
+        if let Some(k) = key {
+            cache.insert(k, v);
+        }
         Ok(v)
     };
     // Decoding (on a second thread) overlaps building the input; chain and tx_id are not read.
