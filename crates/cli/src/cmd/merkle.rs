@@ -220,7 +220,8 @@ pub fn keygen(a: KeygenArgs) -> Result<()> {
 #[derive(clap::Args)]
 #[command(
     after_help = "Example:\n  fairdrop verify-manifest --manifest dist/manifest.json --pubkey keys/campaign.pub --campaign campaign.toml\n\n\
-Without --campaign only the signature is checked. With it, the whole run is recomputed from the \
+Without --campaign the signature is checked, and the private-claim files in zk/ beside the \
+manifest (if any) against the hashes it signs. With it, the whole run is recomputed from the \
 inputs into a temporary folder and the manifests compared: `reproduced`, or the first field that differs."
 )]
 pub struct VerifyManifestArgs {
@@ -245,6 +246,20 @@ pub fn verify_manifest(a: VerifyManifestArgs) -> Result<()> {
         .verify_signature(expected.as_ref())
         .map_err(|e| Exit(1, format!("signature: {e}")))?;
     println!("signature ok: key {}", hex::encode(key.as_bytes()));
+    // Private-claim files beside the manifest (`zk/`) must be the ones it commits to.
+    let dir = a
+        .manifest
+        .parent()
+        .map(|p| if p.as_os_str().is_empty() { std::path::Path::new(".") } else { p })
+        .unwrap_or(std::path::Path::new("."));
+    match fairdrop_claim::dist::PrivateClaims::load(dir, &m.campaign, &m) {
+        Ok(Some(p)) => println!(
+            "zk ok: zk/claim.vk sha256 {} and zk/root.txt match the manifest",
+            p.vk_sha256
+        ),
+        Ok(None) => {}
+        Err(e) => return Err(Exit(1, format!("zk: {e}")).into()),
+    }
     if let Some(cp) = &a.campaign {
         let c = super::run::load(cp)?;
         let tmp = tempdir_near(&a.manifest)?;

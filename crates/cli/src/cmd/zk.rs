@@ -530,7 +530,16 @@ mod tests {
                 },
             })
         };
+        // `verify-manifest` (signature only, no --campaign) checks the same files.
+        let verify = || {
+            crate::cmd::merkle::verify_manifest(crate::cmd::merkle::VerifyManifestArgs {
+                manifest: fx.dist.join("manifest.json"),
+                pubkey: Some(fx.public_key.clone()),
+                campaign: None,
+            })
+        };
         check().unwrap();
+        verify().unwrap();
         std::fs::write(
             fx.dist.join("zk/root.txt"),
             format!("{}\n", fairdrop_zk::fe_to_hex(&fairdrop_zk::Fr::from(6u64))),
@@ -540,5 +549,9 @@ mod tests {
         let x = e.downcast_ref::<Exit>().unwrap();
         assert_eq!(x.0, 1);
         assert!(x.1.contains("root.txt"), "{}", x.1);
+        let e = verify().unwrap_err();
+        let x = e.downcast_ref::<Exit>().unwrap();
+        assert_eq!(x.0, 1);
+        assert!(x.1.starts_with("zk:") && x.1.contains("root.txt"), "{}", x.1);
     }
 }
