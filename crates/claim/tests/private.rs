@@ -64,11 +64,11 @@ fn claim(i: usize, recipient: &str) -> PrivateClaim {
     let index = z.tree.index_of(&c, DENOM).unwrap();
     let recipient = Address::parse(recipient).unwrap();
     let witness = ClaimWitness {
-        secret: z.secrets[i].clone(),
+        secret: z.secrets[i],
         path: z.tree.path(index).unwrap(),
         root: z.tree.root(),
         denomination: DENOM,
-        recipient: recipient.clone(),
+        recipient: recipient,
         campaign,
     };
     let (proof, public) = prove(&z.pk, &witness, &mut os_rng().unwrap()).unwrap();
@@ -280,7 +280,7 @@ async fn malformed_bodies_are_400() {
         b[field] = value;
         let r = post(&e.router, b.to_string().as_bytes()).await;
         assert_eq!(r.status.as_u16(), 400, "{field}: {}", r.json());
-        r.assert_error(400, &r.json()["code"].as_str().unwrap().to_string());
+        r.assert_error(400, r.json()["code"].as_str().unwrap());
     }
     for (field, value) in [
         ("denomination", Value::from(-1)),

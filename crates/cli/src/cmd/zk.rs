@@ -258,8 +258,8 @@ pub fn run(a: Args) -> Result<()> {
             let key = z(read_verifying_key(&vk))?;
             if z(verify(&key, &public, &proof))? {
                 println!(
-                    "ok: {} of denomination {} to {recipient}, nullifier {}",
-                    "claim", public.denomination, c.nullifier
+                    "ok: claim of denomination {} to {recipient}, nullifier {}",
+                    public.denomination, c.nullifier
                 );
             } else {
                 return Err(Exit(1, "invalid proof".into()).into());
