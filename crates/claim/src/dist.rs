@@ -549,6 +549,29 @@ impl PrivateClaims {
                 ));
             }
         }
+        let gpath = zk.join(fairdrop_zk::REGISTRATIONS_FILE);
+        if gpath.exists() {
+            let Some(want) = manifest.inputs.get(fairdrop_zk::MANIFEST_REGISTRATIONS) else {
+                return Err(ClaimError::dist(
+                    &gpath,
+                    format!(
+                        "present, but the signed manifest has no inputs[{:?}]",
+                        fairdrop_zk::MANIFEST_REGISTRATIONS
+                    ),
+                ));
+            };
+            let gbytes = std::fs::read(&gpath).map_err(|e| ClaimError::io(&gpath, e))?;
+            let got = hex::encode(Sha256::digest(&gbytes));
+            if !got.eq_ignore_ascii_case(want) {
+                return Err(ClaimError::dist(
+                    &gpath,
+                    format!(
+                        "sha256 {got} is not the manifest's inputs[{:?}] {want}",
+                        fairdrop_zk::MANIFEST_REGISTRATIONS
+                    ),
+                ));
+            }
+        }
         Ok(Some(PrivateClaims {
             vk: Arc::new(vk),
             vk_sha256,

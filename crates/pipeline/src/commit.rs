@@ -237,7 +237,14 @@ pub fn manifest(
     let mut roots = roots;
     if let Some(z) = &c.zk {
         let pc =
-            fairdrop_zk::commit_private(&z.keys, &z.tree, &c.id, &dir.join("zk")).map_err(|e| {
+            fairdrop_zk::commit_private(
+                &z.keys,
+                &z.tree,
+                z.registrations.as_deref(),
+                &c.id,
+                &dir.join("zk"),
+            )
+            .map_err(|e| {
                 RunError::Commit(format!(
                     "{}:{}: zk: {e}",
                     c.path.display(),
@@ -247,6 +254,9 @@ pub fn manifest(
         inputs.insert(fairdrop_zk::MANIFEST_PK.into(), pc.proving_key_sha256);
         inputs.insert(fairdrop_zk::MANIFEST_VK.into(), pc.verifying_key_sha256);
         inputs.insert(fairdrop_zk::MANIFEST_TREE.into(), pc.tree_sha256);
+        if let Some(h) = pc.registrations_sha256 {
+            inputs.insert(fairdrop_zk::MANIFEST_REGISTRATIONS.into(), h);
+        }
         roots.insert(fairdrop_zk::MANIFEST_ROOT.into(), pc.root);
     }
     let counts: BTreeMap<String, u64> = [

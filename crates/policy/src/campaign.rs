@@ -60,6 +60,9 @@ struct RawZk {
     keys: Spanned<String>,
     /// Private-tree file written by `fairdrop zk tree --out`.
     tree: Spanned<String>,
+    /// The registrations file the tree was built from (`fairdrop zk tree --notes`), optional.
+    #[serde(default)]
+    registrations: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -242,6 +245,9 @@ pub struct Zk {
     pub keys: PathBuf,
     /// Private-tree file (`fairdrop zk tree --out`).
     pub tree: PathBuf,
+    /// The registrations file the tree was built from (`fairdrop zk tree --notes`): when
+    /// given, the run re-checks it, copies it to `dist/zk/` and commits to its sha256.
+    pub registrations: Option<PathBuf>,
     /// Lines of `zk.keys` and `zk.tree`, for errors found later.
     pub keys_line: usize,
     pub tree_line: usize,
@@ -761,9 +767,27 @@ impl Campaign {
                         ),
                     ));
                 }
+                let registrations = match &z.registrations {
+                    None => None,
+                    Some(r) => {
+                        let rp = rel(r.get_ref());
+                        if !rp.is_file() {
+                            return Err(err(
+                                sp(r.span()),
+                                "zk.registrations",
+                                format!(
+                                    "{} is not a file (the CSV given to `fairdrop zk tree --notes`)",
+                                    rp.display()
+                                ),
+                            ));
+                        }
+                        Some(rp)
+                    }
+                };
                 Some(Zk {
                     keys,
                     tree,
+                    registrations,
                     keys_line,
                     tree_line,
                 })
@@ -862,6 +886,9 @@ method = "equal"
         let e = r.unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (15, "zk.keys"), "{e}");
         assert!(e.msg.contains("claim.pk"), "{e}");
+        let (_d, r) = load("\n[zk]\nkeys = \"keys\"\ntree = \"tree.json\"\nregistrations = \"nope.csv\"\n");
+        let e = r.unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (17, "zk.registrations"), "{e}");
         let (_d, r) = load("\n[zk]\nkeys = \"keys\"\ntree = \"missing.json\"\n");
         let e = r.unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (16, "zk.tree"), "{e}");

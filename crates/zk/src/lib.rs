@@ -126,7 +126,8 @@ pub use private::{
 };
 pub use registry::{
     commit_private, read_registrations, PrivateCommit, RegistrationError, Registrations, TreeFile,
-    MANIFEST_PK, MANIFEST_ROOT, MANIFEST_TREE, MANIFEST_VK, ROOT_FILE, TREE_FILE, TREE_FORMAT,
+    MANIFEST_PK, MANIFEST_REGISTRATIONS, MANIFEST_ROOT, MANIFEST_TREE, MANIFEST_VK, REGISTRATIONS_FILE,
+    ROOT_FILE, TREE_FILE, TREE_FORMAT,
 };
 pub use tree::{empty_leaf, MerklePath, SparseTree};
 

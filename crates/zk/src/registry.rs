@@ -260,6 +260,11 @@ pub const MANIFEST_PK: &str = "zk:claim.pk";
 pub const MANIFEST_VK: &str = "zk:claim.vk";
 /// Manifest `inputs` key of the private-tree file's sha256 (the file `dist/zk/tree.json`).
 pub const MANIFEST_TREE: &str = "zk:tree.json";
+/// Manifest `inputs` key of the registrations file's sha256 (`dist/zk/registrations.csv`), when
+/// the campaign's `[zk]` names the file the tree was built from.
+pub const MANIFEST_REGISTRATIONS: &str = "zk:registrations.csv";
+/// The registrations file in a dist's `zk/` folder.
+pub const REGISTRATIONS_FILE: &str = "registrations.csv";
 /// Manifest `roots` key of the private tree's root (the line in `dist/zk/root.txt`).
 pub const MANIFEST_ROOT: &str = "private";
 /// The root file in a dist's `zk/` folder.
@@ -273,6 +278,8 @@ pub struct PrivateCommit {
     pub proving_key_sha256: String,
     pub verifying_key_sha256: String,
     pub tree_sha256: String,
+    /// sha256 of the registrations file, when one was given.
+    pub registrations_sha256: Option<String>,
     /// `0x` + 64 hex digits.
     pub root: String,
     /// Anonymity set per denomination.
@@ -281,12 +288,16 @@ pub struct PrivateCommit {
 
 /// The commit stage's part for private claims: check that the keys in `keys` (`claim.pk`,
 /// `claim.vk` from `fairdrop zk setup`) and the tree file `tree` (from `fairdrop zk tree`)
-/// belong to campaign `campaign` and that the tree's notes hash to its root; then write
-/// `out/claim.vk`, `out/tree.json` (byte copies) and `out/root.txt` (the root and a newline)
-/// atomically, and return the sha256 of the three files and the root for the manifest.
+/// belong to campaign `campaign` and that the tree's notes hash to its root; with
+/// `registrations` (the `fairdrop zk tree --notes` input), also re-check every registration
+/// (EIP-191 signatures included) and that they build exactly this tree. Then write
+/// `out/claim.vk`, `out/tree.json`, `out/registrations.csv` (byte copies) and `out/root.txt`
+/// (the root and a newline) atomically, and return the files' sha256 and the root for the
+/// manifest.
 pub fn commit_private(
     keys: &Path,
     tree: &Path,
+    registrations: Option<&Path>,
     campaign: &str,
     out: &Path,
 ) -> Result<PrivateCommit, ZkError> {
@@ -323,6 +334,23 @@ pub fn commit_private(
     if tc != id {
         return Err(mismatch(tree, "the private tree", &tc));
     }
+    let reg_bytes = match registrations {
+        None => None,
+        Some(rp) => {
+            let rb = std::fs::read(rp).map_err(|e| io(rp, e))?;
+            let reg = read_registrations(rp, &id).map_err(|e| ZkError::Format(e.to_string()))?;
+            let rebuilt = fe_to_hex(&PrivateTree::build(reg.notes)?.root());
+            if !rebuilt.eq_ignore_ascii_case(&tf.root) {
+                return Err(ZkError::Format(format!(
+                    "{}: these registrations build the root {rebuilt}, not the root {} of {}: the tree was not made from this file",
+                    rp.display(),
+                    tf.root,
+                    tree.display()
+                )));
+            }
+            Some(rb)
+        }
+    };
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
     let w = |name: &str, bytes: &[u8]| {
         let p = out.join(name);
@@ -330,11 +358,15 @@ pub fn commit_private(
     };
     w(VK_FILE, &vkb)?;
     w(TREE_FILE, &tb)?;
+    if let Some(rb) = &reg_bytes {
+        w(REGISTRATIONS_FILE, rb)?;
+    }
     w(ROOT_FILE, format!("{}\n", tf.root).as_bytes())?;
     Ok(PrivateCommit {
         proving_key_sha256: key_hash(&pkb),
         verifying_key_sha256: key_hash(&vkb),
         tree_sha256: key_hash(&tb),
+        registrations_sha256: reg_bytes.as_deref().map(key_hash),
         root: tf.root.clone(),
         bucket_sizes: t.bucket_sizes(),
     })
@@ -549,7 +581,7 @@ mod tests {
             serde_json::to_vec(&TreeFile::new(&t, &camp)).unwrap(),
         )
         .unwrap();
-        let got = commit_private(&p("keys"), &p("tree.json"), "c-1", &p("out")).unwrap();
+        let got = commit_private(&p("keys"), &p("tree.json"), None, "c-1", &p("out")).unwrap();
         assert_eq!(got.proving_key_sha256, hashes.proving_key_sha256);
         assert_eq!(got.verifying_key_sha256, hashes.verifying_key_sha256);
         assert_eq!(got.root, fe_to_hex(&t.root()));
@@ -567,7 +599,7 @@ mod tests {
             format!("{}\n", got.root)
         );
         // The keys are for c-1: another campaign name is refused.
-        let e = commit_private(&p("keys"), &p("tree.json"), "c-2", &p("out2")).unwrap_err();
+        let e = commit_private(&p("keys"), &p("tree.json"), None, "c-2", &p("out2")).unwrap_err();
         assert!(e.to_string().contains("claim.pk"), "{e}");
         assert!(!p("out2").exists(), "nothing written on error");
         // A tree of another campaign under the right keys is refused.
@@ -577,12 +609,31 @@ mod tests {
             serde_json::to_vec(&TreeFile::new(&t, &other)).unwrap(),
         )
         .unwrap();
-        let e = commit_private(&p("keys"), &p("t2.json"), "c-1", &p("out3")).unwrap_err();
+        let e = commit_private(&p("keys"), &p("t2.json"), None, "c-1", &p("out3")).unwrap_err();
         assert!(e.to_string().contains("private tree"), "{e}");
         // A tree whose notes do not hash to its root is refused.
         let mut bad = TreeFile::new(&t, &camp);
         bad.notes[0].1 = 8;
         std::fs::write(p("t3.json"), serde_json::to_vec(&bad).unwrap()).unwrap();
-        assert!(commit_private(&p("keys"), &p("t3.json"), "c-1", &p("out4")).is_err());
+        assert!(commit_private(&p("keys"), &p("t3.json"), None, "c-1", &p("out4")).is_err());
+        // With the registrations the tree was built from: re-checked, copied and hashed.
+        let c = notes[0].commitment.to_hex();
+        std::fs::write(p("notes.csv"), format!("commitment,denomination\n{c},7\n")).unwrap();
+        let got = commit_private(&p("keys"), &p("tree.json"), Some(&p("notes.csv")), "c-1", &p("out5"))
+            .unwrap();
+        assert_eq!(
+            got.registrations_sha256.as_deref(),
+            Some(crate::key_hash(&std::fs::read(p("notes.csv")).unwrap()).as_str())
+        );
+        assert_eq!(
+            std::fs::read(p("out5/registrations.csv")).unwrap(),
+            std::fs::read(p("notes.csv")).unwrap()
+        );
+        // Registrations that build another tree are refused, and nothing is written.
+        std::fs::write(p("other.csv"), format!("commitment,denomination\n{c},8\n")).unwrap();
+        let e = commit_private(&p("keys"), &p("tree.json"), Some(&p("other.csv")), "c-1", &p("out6"))
+            .unwrap_err();
+        assert!(e.to_string().contains("was not made from this file"), "{e}");
+        assert!(!p("out6").exists());
     }
 }

@@ -540,6 +540,14 @@ mod tests {
         };
         check().unwrap();
         verify().unwrap();
+        // A registrations file nobody signed is refused too.
+        let reg = fx.dist.join("zk/registrations.csv");
+        std::fs::write(&reg, "commitment,denomination\n").unwrap();
+        let e = check().unwrap_err();
+        let x = e.downcast_ref::<Exit>().unwrap();
+        assert!(x.1.contains("registrations.csv"), "{}", x.1);
+        std::fs::remove_file(&reg).unwrap();
+        check().unwrap();
         std::fs::write(
             fx.dist.join("zk/root.txt"),
             format!("{}\n", fairdrop_zk::fe_to_hex(&fairdrop_zk::Fr::from(6u64))),
