@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use fairdrop_core::actions::BUILTIN;
-use fairdrop_core::hash::{FxMap, FxSet};
+use fairdrop_core::hash::{FxMap, FxSet, InlineKey};
 use fairdrop_core::steps::{steps_of, STEPS};
 use fairdrop_table::{EventReader, TableError};
 
@@ -260,7 +260,33 @@ const PASS2_COLUMNS: [&str; 7] = [
     "program",
 ];
 
-type IncomingMap = FxMap<String, Incoming>;
+/// What each wallet received, by address: inline keys (one table slot a lookup, no heap key
+/// to follow), with a map for the odd string too long to inline.
+#[derive(Default)]
+struct IncomingMap {
+    short: FxMap<InlineKey, Incoming>,
+    long: FxMap<String, Incoming>,
+}
+
+impl IncomingMap {
+    fn entry(&mut self, address: &str) -> &mut Incoming {
+        let fresh = || Incoming {
+            first_ts: i64::MAX,
+            last_ts: i64::MIN,
+            ..Default::default()
+        };
+        match InlineKey::new(address) {
+            Some(k) => self.short.entry(k).or_insert_with(fresh),
+            None => self.long.entry(address.to_string()).or_insert_with(fresh),
+        }
+    }
+    fn get(&self, address: &str) -> Option<&Incoming> {
+        match InlineKey::new(address) {
+            Some(k) => self.short.get(&k),
+            None => self.long.get(address),
+        }
+    }
+}
 
 /// Pass 1: what each wallet received.
 fn incoming_pass(
@@ -282,17 +308,7 @@ fn incoming_pass(
                 continue;
             }
             let amt: u128 = r.amount.and_then(|a| a.parse().ok()).unwrap_or(0);
-            if !incoming.contains_key(cp) {
-                incoming.insert(
-                    cp.to_string(),
-                    Incoming {
-                        first_ts: i64::MAX,
-                        last_ts: i64::MIN,
-                        ..Default::default()
-                    },
-                );
-            }
-            let e = incoming.get_mut(cp).expect("inserted above");
+            let e = incoming.entry(cp);
             if r.timestamp < e.first_ts
                 || (r.timestamp == e.first_ts && r.address < e.funder.as_str())
             {
