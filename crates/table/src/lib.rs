@@ -53,6 +53,7 @@ impl Drop for EventWriter {
 }
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 /// Rows per record batch written.
 pub const BATCH_ROWS: usize = 65_536;
@@ -146,6 +147,9 @@ impl EventWriter {
         let pb = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(1 << 20))
+            .set_column_dictionary_enabled(ColumnPath::from("tx_id"), false)
+            .set_column_dictionary_page_size_limit(ColumnPath::from("address"), 8 << 20)
+            .set_column_dictionary_page_size_limit(ColumnPath::from("counterparty"), 8 << 20)
             .set_created_by(format!("fairdrop {}", env!("CARGO_PKG_VERSION")));
         let props = pb.build();
         let mut writer = ArrowWriter::try_new(file, schema(), Some(props)).map_err(|source| {
