@@ -51,7 +51,7 @@ pub struct IngestOptions {
 impl Default for IngestOptions {
     fn default() -> Self {
         Self {
-            batch_rows: 4_000_000,
+            batch_rows: 1_000_000,
             progress: true,
         }
     }
