@@ -13,7 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use ark_ed_on_bls12_377::Fq;
-use ark_ff::{BigInt, Field, LegendreSymbol, PrimeField, Zero};
+use ark_ff::{BigInt, Field, PrimeField, Zero};
 use bech32::primitives::decode::{CheckedHrpstring, CheckedHrpstringError};
 use bech32::{Bech32, Bech32m, Hrp};
 
@@ -328,10 +328,138 @@ pub fn check_aleo_x(x_le: &[u8; 32]) -> Result<(), AddressError> {
     if den.is_zero() {
         return Err(AddressError::AleoOffCurve);
     }
-    // y² = num / den is a square iff num · den is (den ≠ 0).
-    match (num * den).legendre() {
-        LegendreSymbol::QuadraticNonResidue => Err(AddressError::AleoOffCurve),
-        _ => Ok(()),
+    // y² = num / den is a square iff num · den is (den ≠ 0). The Jacobi symbol modulo the
+    // prime r is the Legendre symbol, and the binary algorithm takes about a third of the
+    // time of Euler's criterion (a 253-bit exponentiation): ingest checks every distinct
+    // address, 1.7M of them in the 1M-wallet world.
+    if jacobi((num * den).into_bigint().0, Fq::MODULUS.0) < 0 {
+        return Err(AddressError::AleoOffCurve);
+    }
+    Ok(())
+}
+
+/// Jacobi symbol (a / n) for odd n > a ≥ 0, by the binary algorithm (limbs little-endian).
+fn jacobi(mut a: [u64; 4], mut n: [u64; 4]) -> i32 {
+    let mut t = 1;
+    loop {
+        if a[2] | a[3] | n[2] | n[3] == 0 {
+            let (a, n) = (
+                a[0] as u128 | (a[1] as u128) << 64,
+                n[0] as u128 | (n[1] as u128) << 64,
+            );
+            return t * jacobi_u128(a, n);
+        }
+        if a == [0; 4] {
+            return 0; // n > 1 here, so gcd(a, n) = n > 1
+        }
+        let z = limbs_trailing_zeros(&a);
+        limbs_shr(&mut a, z);
+        if z & 1 == 1 && matches!(n[0] & 7, 3 | 5) {
+            t = -t;
+        }
+        // a and n odd: reciprocity, then a - n (even) with a ≥ n.
+        if limbs_lt(&a, &n) {
+            std::mem::swap(&mut a, &mut n);
+            if a[0] & 3 == 3 && n[0] & 3 == 3 {
+                t = -t;
+            }
+        }
+        limbs_sub(&mut a, &n);
+    }
+}
+
+fn jacobi_u128(mut a: u128, mut n: u128) -> i32 {
+    let mut t = 1;
+    while a != 0 {
+        if (a | n) >> 64 == 0 {
+            return t * jacobi_u64(a as u64, n as u64);
+        }
+        let z = a.trailing_zeros();
+        a >>= z;
+        if z & 1 == 1 && matches!(n & 7, 3 | 5) {
+            t = -t;
+        }
+        if a < n {
+            std::mem::swap(&mut a, &mut n);
+            if a & 3 == 3 && n & 3 == 3 {
+                t = -t;
+            }
+        }
+        a -= n;
+    }
+    if n == 1 {
+        t
+    } else {
+        0
+    }
+}
+
+fn jacobi_u64(mut a: u64, mut n: u64) -> i32 {
+    let mut t = 1;
+    while a != 0 {
+        let z = a.trailing_zeros();
+        a >>= z;
+        if z & 1 == 1 && matches!(n & 7, 3 | 5) {
+            t = -t;
+        }
+        if a < n {
+            std::mem::swap(&mut a, &mut n);
+            if a & 3 == 3 && n & 3 == 3 {
+                t = -t;
+            }
+        }
+        a -= n;
+    }
+    if n == 1 {
+        t
+    } else {
+        0
+    }
+}
+
+fn limbs_trailing_zeros(a: &[u64; 4]) -> u32 {
+    let mut z = 0;
+    for &l in a {
+        if l != 0 {
+            return z + l.trailing_zeros();
+        }
+        z += 64;
+    }
+    z
+}
+
+fn limbs_shr(a: &mut [u64; 4], z: u32) {
+    let (limbs, bits) = ((z / 64) as usize, z % 64);
+    if limbs > 0 {
+        for i in 0..4 {
+            a[i] = if i + limbs < 4 { a[i + limbs] } else { 0 };
+        }
+    }
+    if bits > 0 {
+        for i in 0..4 {
+            let hi = if i + 1 < 4 { a[i + 1] << (64 - bits) } else { 0 };
+            a[i] = (a[i] >> bits) | hi;
+        }
+    }
+}
+
+fn limbs_lt(a: &[u64; 4], b: &[u64; 4]) -> bool {
+    for i in (0..4).rev() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+    }
+    false
+}
+
+/// a -= b, for a ≥ b.
+fn limbs_sub(a: &mut [u64; 4], b: &[u64; 4]) {
+    let mut borrow = false;
+    for i in 0..4 {
+        let (d, b1) = a[i].overflowing_sub(b[i]);
+        let (d, b2) = d.overflowing_sub(borrow as u64);
+        a[i] = d;
+        borrow = b1 || b2;
     }
 }
 
@@ -377,6 +505,48 @@ impl AddressCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn euler(v: Fq) -> i32 {
+        use ark_ff::LegendreSymbol::*;
+        match v.legendre() {
+            Zero => 0,
+            QuadraticResidue => 1,
+            QuadraticNonResidue => -1,
+        }
+    }
+
+    proptest::proptest! {
+        /// The binary Jacobi symbol equals Euler's criterion for any field element, including
+        /// small ones (the u128 and u64 paths) and ones just below the modulus.
+        #[test]
+        fn jacobi_matches_legendre(bytes in proptest::array::uniform32(proptest::prelude::any::<u8>()), shift in 0u32..256, neg in proptest::prelude::any::<bool>()) {
+            let mut v = Fq::from_le_bytes_mod_order(&bytes);
+            let mut b = v.into_bigint().0;
+            limbs_shr(&mut b, shift);
+            v = Fq::from_bigint(BigInt::new(b)).expect("below r");
+            if neg {
+                v = -v;
+            }
+            proptest::prop_assert_eq!(jacobi(v.into_bigint().0, Fq::MODULUS.0), euler(v));
+        }
+    }
+
+    #[test]
+    fn jacobi_small_and_edge_values() {
+        for k in 0u64..2000 {
+            for v in [Fq::from(k), -Fq::from(k)] {
+                assert_eq!(jacobi(v.into_bigint().0, Fq::MODULUS.0), euler(v), "{k}");
+            }
+        }
+        // Known small Jacobi symbols, independent of the field.
+        assert_eq!(jacobi_u64(2, 7), 1);
+        assert_eq!(jacobi_u64(3, 7), -1);
+        assert_eq!(jacobi_u64(6, 9), 0);
+        assert_eq!(jacobi_u64(1001, 9907), -1);
+        assert_eq!(jacobi_u128(19, 45), 1);
+        assert_eq!(jacobi_u128(8, 21), -1);
+        assert_eq!(jacobi_u128(5, 21), 1);
+    }
 
     const VALID: [&str; 3] = [
         "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf",
