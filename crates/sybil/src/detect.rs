@@ -1068,28 +1068,10 @@ mod tests {
             let dst = inp.wallet(a(900));
             let other = inp.wallet(a(800));
             inp.add_candidate(a(w));
-            inp.add_transfer(Transfer {
-                from: src,
-                to: id,
-                timestamp: Some(10),
-                amount: Some(5),
-                asset: None,
-            });
+            inp.add_transfer(Transfer::new(src, id, Some(10), Some(5), None));
             // Listed in the rows after the sweep, but earlier in time: not the last.
-            inp.add_transfer(Transfer {
-                from: id,
-                to: dst,
-                timestamp: Some(30),
-                amount: Some(5),
-                asset: None,
-            });
-            inp.add_transfer(Transfer {
-                from: id,
-                to: other,
-                timestamp: Some(20),
-                amount: Some(1),
-                asset: None,
-            });
+            inp.add_transfer(Transfer::new(id, dst, Some(30), Some(5), None));
+            inp.add_transfer(Transfer::new(id, other, Some(20), Some(1), None));
         }
         inp.add_hub(a(900)); // e.g. an exchange deposit address: still a sweep target
         inp.add_hub(a(800));
@@ -1110,13 +1092,7 @@ mod tests {
 
     fn tr(inp: &mut SybilInput, from: u32, to: u32, ts: i64) {
         let (f, t) = (inp.wallet(a(from)), inp.wallet(a(to)));
-        inp.add_transfer(Transfer {
-            from: f,
-            to: t,
-            timestamp: Some(ts),
-            amount: Some(1_000_000),
-            asset: None,
-        });
+        inp.add_transfer(Transfer::new(f, t, Some(ts), Some(1_000_000), None));
     }
 
     #[test]

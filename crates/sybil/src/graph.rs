@@ -137,10 +137,10 @@ pub fn funder_and_sweep(input: &SybilInput) -> (Vec<Option<WalletId>>, Vec<Optio
         if t.from == t.to || (t.from as usize) >= n || (t.to as usize) >= n {
             continue;
         }
-        if t.amount == Some(0) {
+        if t.amount() == Some(0) {
             continue;
         }
-        let ts = t.timestamp.unwrap_or(i64::MIN);
+        let ts = t.timestamp().unwrap_or(i64::MIN);
         let key = (ts, row, t.from);
         let f = &mut funder[t.to as usize];
         if f.map(|(a, b, _)| (ts, row) < (a, b)).unwrap_or(true) {
@@ -225,13 +225,7 @@ mod tests {
         for i in 0..4u8 {
             inp.wallet(fairdrop_core::Address::Evm([i; 20]));
         }
-        let t = |from, to, ts| Transfer {
-            from,
-            to,
-            timestamp: Some(ts),
-            amount: Some(5),
-            asset: None,
-        };
+        let t = |from, to, ts| Transfer::new(from, to, Some(ts), Some(5), None);
         inp.add_transfer(t(1, 0, 20));
         inp.add_transfer(t(2, 0, 10)); // earlier although later in the rows
         inp.add_transfer(t(0, 3, 30));

@@ -230,11 +230,9 @@ pub fn load_transfers(input: &mut SybilInput, paths: &[PathBuf]) -> Result<(), S
             .collect();
         input.transfers.reserve(r.edges.len());
         for (f, t) in r.edges {
-            input.transfers.push(Transfer {
-                from: map[f as usize],
-                to: map[t as usize],
-                ..Transfer::default()
-            });
+            input
+                .transfers
+                .push(Transfer::edge(map[f as usize], map[t as usize]));
         }
     }
     Ok(())
