@@ -437,7 +437,11 @@ fn limbs_shr(a: &mut [u64; 4], z: u32) {
     }
     if bits > 0 {
         for i in 0..4 {
-            let hi = if i + 1 < 4 { a[i + 1] << (64 - bits) } else { 0 };
+            let hi = if i + 1 < 4 {
+                a[i + 1] << (64 - bits)
+            } else {
+                0
+            };
             a[i] = (a[i] >> bits) | hi;
         }
     }

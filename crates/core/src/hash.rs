@@ -99,7 +99,11 @@ mod tests {
 
     #[test]
     fn inline_keys_round_trip_and_refuse_long_strings() {
-        for s in ["", "a", "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf"] {
+        for s in [
+            "",
+            "a",
+            "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf",
+        ] {
             assert_eq!(InlineKey::new(s).unwrap().as_str(), s);
         }
         assert!(InlineKey::new(&"x".repeat(64)).is_none());

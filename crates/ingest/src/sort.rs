@@ -169,6 +169,8 @@ impl Ranks {
             })
             .then_with(|| (a.src, a.pos).cmp(&(b.src, b.pos)))
     }
+    /// The whole-row order (the merge and the sort compare packed keys, then `cmp_rest`).
+    #[cfg(test)]
     fn cmp(&self, a: &Row, ta: Option<&str>, b: &Row, tb: Option<&str>) -> Ordering {
         (self.names[a.addr as usize], a.ts)
             .cmp(&(self.names[b.addr as usize], b.ts))
@@ -878,7 +880,10 @@ impl<R: Read> RunReader<R> {
         tx.clear();
         let tx_len = if flags & F_TX != 0 {
             let n = self.u32()?;
-            let n16 = u16::try_from(n).ok().filter(|&n| n != NO_TX).ok_or_else(corrupt)?;
+            let n16 = u16::try_from(n)
+                .ok()
+                .filter(|&n| n != NO_TX)
+                .ok_or_else(corrupt)?;
             self.fill(n as usize)?;
             if self.end - self.pos < n as usize {
                 return Err(corrupt());
@@ -955,7 +960,9 @@ mod tests {
                 // Counterparties from the same table, some never an actor, so ranks of
                 // names seen only as counterparties order ties too.
                 let cp = match tx {
-                    Some(x) if x % 2 == 0 => tables.names.intern(&format!("addr{}", (x as usize * 37 + n) % 256)),
+                    Some(x) if x % 2 == 0 => tables
+                        .names
+                        .intern(&format!("addr{}", (x as usize * 37 + n) % 256)),
                     _ => NONE,
                 };
                 let row = Row {
@@ -998,27 +1005,39 @@ mod tests {
             any::<u32>(),
             prop_oneof![
                 any::<u64>().prop_map(Position::Line),
-                (any::<u32>(), any::<u64>()).prop_map(|(group, row)| Position::Parquet { group, row })
+                (any::<u32>(), any::<u64>())
+                    .prop_map(|(group, row)| Position::Parquet { group, row })
             ],
             proptest::option::of("[ -~]{1,128}"),
         )
-            .prop_map(|((small, big), ts, (chain, action), [cp, asset, program], amount, src, pos, tx)| {
-                let row = Row {
-                    addr: if small == 3 { big } else { small },
+            .prop_map(
+                |(
+                    (small, big),
                     ts,
-                    chain,
-                    action,
-                    cp,
-                    asset,
-                    program,
+                    (chain, action),
+                    [cp, asset, program],
                     amount,
-                    tx_off: 0,
-                    tx_len: tx.as_ref().map_or(NO_TX, |t| t.len() as u16),
                     src,
                     pos,
-                };
-                (row, tx)
-            })
+                    tx,
+                )| {
+                    let row = Row {
+                        addr: if small == 3 { big } else { small },
+                        ts,
+                        chain,
+                        action,
+                        cp,
+                        asset,
+                        program,
+                        amount,
+                        tx_off: 0,
+                        tx_len: tx.as_ref().map_or(NO_TX, |t| t.len() as u16),
+                        src,
+                        pos,
+                    };
+                    (row, tx)
+                },
+            )
     }
 
     proptest! {

@@ -374,9 +374,15 @@ mod tests {
         assert_eq!(inp.symbols.name(inp.activity[1].action), "swap");
         assert_eq!(std::mem::size_of::<Transfer>(), 40);
         let big = Transfer::new(3, 4, Some(i64::MIN), Some(u128::MAX), Some(0));
-        assert_eq!((big.timestamp(), big.amount(), big.asset()), (Some(i64::MIN), Some(u128::MAX), Some(0)));
+        assert_eq!(
+            (big.timestamp(), big.amount(), big.asset()),
+            (Some(i64::MIN), Some(u128::MAX), Some(0))
+        );
         let bare = Transfer::edge(3, 4);
-        assert_eq!((bare.timestamp(), bare.amount(), bare.asset()), (None, None, None));
+        assert_eq!(
+            (bare.timestamp(), bare.amount(), bare.asset()),
+            (None, None, None)
+        );
         assert_eq!(inp.wallets.get(&Address::Evm([2; 20])), Some(1));
     }
 

@@ -24,7 +24,13 @@ fn build(
         .map(|s| inp.symbol(s))
         .collect();
     for &(f, t, ts, amt) in edges {
-        inp.add_transfer(Transfer::new(id(f), id(t), ts, amt.map(|x| x as u128), None));
+        inp.add_transfer(Transfer::new(
+            id(f),
+            id(t),
+            ts,
+            amt.map(|x| x as u128),
+            None,
+        ));
     }
     for &(w, ts, act, amt) in acts {
         inp.add_activity(Activity::new(

@@ -416,14 +416,14 @@ impl EventReader {
             b.parquet_schema(),
             columns.iter().copied().filter(|c| COLUMNS.contains(c)),
         );
-        let inner =
-            b.with_batch_size(BATCH_ROWS)
-                .with_projection(mask)
-                .build()
-                .map_err(|source| TableError::Parquet {
-                    path: path.clone(),
-                    source,
-                })?;
+        let inner = b
+            .with_batch_size(BATCH_ROWS)
+            .with_projection(mask)
+            .build()
+            .map_err(|source| TableError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
         Ok(Self { path, inner })
     }
 
@@ -589,7 +589,10 @@ mod tests {
                 let r = batch.row(i);
                 assert_eq!(r.timestamp, 1_700_000_000 + seen as i64);
                 assert_eq!(r.counterparty, Some(b.to_string().as_str()));
-                assert_eq!((r.address, r.chain, r.amount, r.tx_id), ("", "", None, None));
+                assert_eq!(
+                    (r.address, r.chain, r.amount, r.tx_id),
+                    ("", "", None, None)
+                );
                 seen += 1;
             }
         }

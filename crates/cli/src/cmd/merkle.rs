@@ -250,7 +250,13 @@ pub fn verify_manifest(a: VerifyManifestArgs) -> Result<()> {
     let dir = a
         .manifest
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { std::path::Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(std::path::Path::new("."));
     match fairdrop_claim::dist::PrivateClaims::load(dir, &m.campaign, &m) {
         Ok(Some(p)) => println!(

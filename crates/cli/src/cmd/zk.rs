@@ -295,11 +295,12 @@ fn codes(
         let line = rec.position().map_or(0, |p| p.line());
         let address = fairdrop_core::Address::parse(rec.get(ai).unwrap_or(""))
             .map_err(|e| bad(line, format!("address: {e} ({})", e.rule())))?;
-        let amount: u64 = rec
-            .get(mi)
-            .unwrap_or("")
-            .parse()
-            .map_err(|_| bad(line, "amount: not a whole number of base units below 2^64".into()))?;
+        let amount: u64 = rec.get(mi).unwrap_or("").parse().map_err(|_| {
+            bad(
+                line,
+                "amount: not a whole number of base units below 2^64".into(),
+            )
+        })?;
         let split = fairdrop_zk::split_denominations(amount, denominations, max_notes)
             .map_err(|e| bad(line, e.to_string()))?;
         if split.remainder > 0 {
@@ -314,7 +315,11 @@ fn codes(
     // Codes are secrets already sent to holders once written: never replace a folder. All
     // three files appear together or not at all.
     if out.exists() {
-        return Err(Exit(2, format!("{}: exists; codes are never overwritten", out.display())).into());
+        return Err(Exit(
+            2,
+            format!("{}: exists; codes are never overwritten", out.display()),
+        )
+        .into());
     }
     let dir = fairdrop_core::fsutil::AtomicDir::create(out)
         .map_err(|e| Exit(2, format!("{}: {e}", out.display())))?;
@@ -438,8 +443,11 @@ mod tests {
         let a1 = "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf";
         let a2 = "0x5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f";
         let alloc = d.path().join("allocations.csv");
-        std::fs::write(&alloc, format!("address,amount,tier\n{a1},2350,gold\n{a2},100,silver\n"))
-            .unwrap();
+        std::fs::write(
+            &alloc,
+            format!("address,amount,tier\n{a1},2350,gold\n{a2},100,silver\n"),
+        )
+        .unwrap();
         let out = d.path().join("codes");
         let go = |out: &std::path::Path| {
             run(Args {
@@ -454,10 +462,19 @@ mod tests {
         };
         go(&out).unwrap();
         let codes = std::fs::read_to_string(out.join("codes.csv")).unwrap();
-        let rows: Vec<Vec<&str>> = codes.lines().skip(1).map(|l| l.split(',').collect()).collect();
+        let rows: Vec<Vec<&str>> = codes
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
         // 2350 = 1000 + 1000 + 100 + 100 + 100 + 50 left; 100 = 100.
         assert_eq!(rows.len(), 6);
-        let paid = |a: &str| rows.iter().filter(|r| r[0] == a).map(|r| r[1].parse::<u64>().unwrap()).sum::<u64>();
+        let paid = |a: &str| {
+            rows.iter()
+                .filter(|r| r[0] == a)
+                .map(|r| r[1].parse::<u64>().unwrap())
+                .sum::<u64>()
+        };
         assert_eq!((paid(a1), paid(a2)), (2300, 100));
         assert_eq!(
             std::fs::read_to_string(out.join("remainders.csv")).unwrap(),
@@ -466,7 +483,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(out.join("codes.csv")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(out.join("codes.csv"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "codes are secrets: owner only");
         }
         let notes = std::fs::read_to_string(out.join("notes.csv")).unwrap();
@@ -489,7 +509,11 @@ mod tests {
             let s = Secret::from_hex(r[2]).unwrap();
             let c = Commitment::new(&s, &cid);
             assert_eq!(c.to_hex(), r[3]);
-            assert!(t.index_of(&c, r[1].parse().unwrap()).is_some(), "note of {} in the tree", r[0]);
+            assert!(
+                t.index_of(&c, r[1].parse().unwrap()).is_some(),
+                "note of {} in the tree",
+                r[0]
+            );
         }
         // The folder is never overwritten, and a bad amount names its line.
         assert!(go(&out).is_err());
@@ -560,6 +584,10 @@ mod tests {
         let e = verify().unwrap_err();
         let x = e.downcast_ref::<Exit>().unwrap();
         assert_eq!(x.0, 1);
-        assert!(x.1.starts_with("zk:") && x.1.contains("root.txt"), "{}", x.1);
+        assert!(
+            x.1.starts_with("zk:") && x.1.contains("root.txt"),
+            "{}",
+            x.1
+        );
     }
 }
