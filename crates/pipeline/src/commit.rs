@@ -142,13 +142,13 @@ pub fn write_progress(c: &Campaign, wallets: &[WalletState], dir: &Path) -> Resu
             .score
             .gates
             .iter()
-            .map(|(g, ok)| (g.clone(), json!(ok)))
+            .map(|(g, ok)| (g.to_string(), json!(ok)))
             .collect();
         let points: serde_json::Map<String, serde_json::Value> = w
             .score
             .breakdown
             .iter()
-            .map(|(p, v)| (p.clone(), json!(v)))
+            .map(|(p, v)| (p.to_string(), json!(v)))
             .collect();
         let line = json!({
             "address": w.score.address,

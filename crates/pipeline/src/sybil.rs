@@ -40,9 +40,13 @@ pub fn run(
         .filter(|w| w.passed_gates)
         .map(|w| w.score.address.as_str())
         .collect();
+    // Candidates' rows go to the detector's compact form (24 bytes a row), and to the exact
+    // form (40 bytes) only for the bridge actions, whose signal compares exact amounts.
+    let cfg = Config::for_events(c.sybil.min_cluster_size);
+    let bridge_actions: Vec<&str> = cfg.behaviour.bridge_actions.iter().map(|s| s.as_str()).collect();
     // Room for every row at once: no doubling copies of the biggest table.
     let rows = EventReader::count_rows(events)? as usize;
-    input.activity.reserve_exact(rows.min(candidates.len().saturating_mul(4096)));
+    input.compact.reserve_exact(rows.min(candidates.len().saturating_mul(4096)));
     // FxHash on inline keys: one lookup per row and column at tens of millions of rows.
     let mut cache: FxMap<InlineKey, (u32, bool)> = FxMap::default();
     let mut wid = |input: &mut SybilInput, s: &str| -> Result<(u32, bool), RunError> {
@@ -89,7 +93,17 @@ pub fn run(
             };
             let amount = r.amount.and_then(|a| a.parse::<u128>().ok());
             if is_candidate {
-                input.add_record(w, r.timestamp, r.action, cp, amount, r.asset, r.program);
+                let exact = bridge_actions.contains(&r.action);
+                input.add_compact_record(
+                    w,
+                    r.timestamp,
+                    r.action,
+                    cp,
+                    amount,
+                    r.asset,
+                    r.program,
+                    exact,
+                );
             } else {
                 input.add_edges(w, r.timestamp, r.action, cp, amount, r.asset);
             }
@@ -110,8 +124,9 @@ pub fn run(
             .map_err(|e| RunError::Sybil(e.to_string()))?,
         None => Appeals::default(),
     };
+    // Sorted here, in place, so the detector reads the rows without a sorted copy.
+    input.compact.sort_unstable();
     // Events carry timestamps, amounts and activity: the role and behaviour rules apply.
-    let cfg = Config::for_events(c.sybil.min_cluster_size);
     let report = detect(&input, &cfg, &appeals);
     fairdrop_sybil::output::write_clusters_csv(&out.join("clusters.csv"), &report, &input.wallets)
         .map_err(|e| RunError::Sybil(e.to_string()))?;

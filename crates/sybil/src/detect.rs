@@ -661,10 +661,22 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
     }
 
     // 6. Behaviour signals from activity.
-    if !input.activity.is_empty() {
+    if !input.activity.is_empty() || !input.compact.is_empty() {
         let b = &cfg.behaviour;
         let mine = |a: &&crate::input::Activity| valid(a.wallet) && cand[a.wallet as usize];
-        let rows = behaviour::sorted_rows(input.activity.iter().filter(mine));
+        let rows: std::borrow::Cow<[behaviour::Row]> = if input.compact.is_empty() {
+            behaviour::sorted_rows(input.activity.iter().filter(mine)).into()
+        } else {
+            let c = &input.compact;
+            let ok = |r: &behaviour::Row| valid(r.wallet) && cand[r.wallet as usize];
+            if c.is_sorted() && c.iter().all(ok) {
+                c[..].into()
+            } else {
+                let mut v: Vec<behaviour::Row> = c.iter().copied().filter(|r| ok(r)).collect();
+                v.sort_unstable();
+                v.into()
+            }
+        };
         let lockstep = behaviour::lockstep_groups_sorted(&rows, b);
         let first = behaviour::sync_first_activity_groups_sorted(&rows, b);
         drop(rows);

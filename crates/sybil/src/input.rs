@@ -198,6 +198,13 @@ pub struct SybilInput {
     pub transfers: Vec<Transfer>,
     /// Activity rows, any order.
     pub activity: Vec<Activity>,
+    /// Candidates' activity in the detector's compact form (24 bytes a row instead of 40),
+    /// for inputs too large to hold twice. When not empty, the lockstep and first-activity
+    /// signals read these rows instead of deriving them from `activity`, which then need only
+    /// hold the rows the same-amount bridge signal reads (it needs exact amounts). Filled by
+    /// [`SybilInput::add_compact_record`]; sort it before [`crate::detect::detect`] to spare
+    /// the detector a sorted copy.
+    pub compact: Vec<crate::behaviour::Row>,
     /// Known hubs (exchanges, deposit addresses, contracts, bridges...): their edges are
     /// dropped before clustering unless the wallet is allowed.
     pub hubs: Vec<WalletId>,
@@ -296,6 +303,32 @@ impl SybilInput {
     /// [`SybilInput::add_record`] without the activity row: for wallets that are not
     /// candidates, whose activity the behaviour signals never read (they only look at
     /// candidates), while their transfers still shape the graphs.
+    /// Like [`SybilInput::add_record`], but the activity row goes to `compact`, and to
+    /// `activity` as well only when `keep_exact` (the bridge actions).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_compact_record(
+        &mut self,
+        wallet: WalletId,
+        timestamp: i64,
+        action: &str,
+        counterparty: Option<WalletId>,
+        amount: Option<u128>,
+        asset: Option<&str>,
+        program: Option<&str>,
+        keep_exact: bool,
+    ) {
+        // Symbols are interned in the order `add_record` interns them, so ids (and the
+        // detector's hashes of them) do not depend on which form is used.
+        let action_id = self.symbol(action);
+        let program = program.map(|p| self.symbol(p));
+        let a = Activity::new(wallet, timestamp, action_id, program, amount);
+        self.compact.push(crate::behaviour::Row::of(&a));
+        if keep_exact {
+            self.activity.push(a);
+        }
+        self.add_edges(wallet, timestamp, action, counterparty, amount, asset);
+    }
+
     pub fn add_edges(
         &mut self,
         wallet: WalletId,

@@ -2,6 +2,7 @@
 
 use fairdrop_core::Address;
 use fairdrop_sybil::detect::{detect, Appeals, Config};
+use fairdrop_sybil::behaviour::Row;
 use fairdrop_sybil::input::{Activity, Transfer};
 use fairdrop_sybil::output::clusters_csv;
 use fairdrop_sybil::SybilInput;
@@ -80,6 +81,14 @@ proptest! {
         shuffled.activity.reverse();
         let r3 = detect(&shuffled, &cfg, &Appeals::default());
         prop_assert_eq!(&csv1, &clusters_csv(&r3, &inp.wallets));
+        // The compact activity form (as given, then sorted) finds the same clusters, with
+        // only the bridge rows kept exact.
+        let mut compact = inp.clone();
+        compact.compact = inp.activity.iter().map(Row::of).collect();
+        compact.activity.retain(|a| cfg.behaviour.bridge_actions.iter().any(|b| b == inp.symbols.name(a.action)));
+        prop_assert_eq!(&csv1, &clusters_csv(&detect(&compact, &cfg, &Appeals::default()), &inp.wallets));
+        compact.compact.sort_unstable();
+        prop_assert_eq!(&csv1, &clusters_csv(&detect(&compact, &cfg, &Appeals::default()), &inp.wallets));
         // Every verdict belongs to a cluster that lists it.
         for v in &r1.verdicts {
             prop_assert!(r1.clusters[v.cluster].members.contains(&v.wallet));
