@@ -119,6 +119,9 @@ pub fn run(
             index.insert(id, k);
         }
     }
+    // Detection is where a run's memory peaks: the address cache is not needed there.
+    drop(cache);
+    drop(candidates);
     let appeals = match &c.sybil.appeals {
         Some(p) => fairdrop_sybil::output::read_appeals(&c.base.join(p))
             .map_err(|e| RunError::Sybil(e.to_string()))?,
