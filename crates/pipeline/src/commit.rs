@@ -109,8 +109,7 @@ pub fn write_aleo(
             .map(|ix| -> Result<Vec<u8>, RunError> {
                 let mut out = Vec::with_capacity(ix.len() * 1800);
                 for &i in ix {
-                    serde_json::to_writer(&mut out, &tree.proof(i).map_err(zerr)?)
-                        .expect("json");
+                    serde_json::to_writer(&mut out, &tree.proof(i).map_err(zerr)?).expect("json");
                     out.push(b'\n');
                 }
                 Ok(out)
@@ -246,21 +245,20 @@ pub fn manifest(
     let mut inputs = inputs;
     let mut roots = roots;
     if let Some(z) = &c.zk {
-        let pc =
-            fairdrop_zk::commit_private(
-                &z.keys,
-                &z.tree,
-                z.registrations.as_deref(),
-                &c.id,
-                &dir.join("zk"),
-            )
-            .map_err(|e| {
-                RunError::Commit(format!(
-                    "{}:{}: zk: {e}",
-                    c.path.display(),
-                    z.keys_line.min(z.tree_line)
-                ))
-            })?;
+        let pc = fairdrop_zk::commit_private(
+            &z.keys,
+            &z.tree,
+            z.registrations.as_deref(),
+            &c.id,
+            &dir.join("zk"),
+        )
+        .map_err(|e| {
+            RunError::Commit(format!(
+                "{}:{}: zk: {e}",
+                c.path.display(),
+                z.keys_line.min(z.tree_line)
+            ))
+        })?;
         inputs.insert(fairdrop_zk::MANIFEST_PK.into(), pc.proving_key_sha256);
         inputs.insert(fairdrop_zk::MANIFEST_VK.into(), pc.verifying_key_sha256);
         inputs.insert(fairdrop_zk::MANIFEST_TREE.into(), pc.tree_sha256);

@@ -152,7 +152,9 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     summary.rows_quarantined = isum.quarantined;
     lap("ingest", &mut summary);
 
-    // 2. Features + score, streaming.
+    // 2. Features + score, streaming; beside it (3a) the sybil stage reads the same events
+    // into the detector's input, learning which wallets passed the gates from the verdicts
+    // scoring sends in address order. Each stage alone kept the 2 cores about 1.5 busy.
     let events = ingest_dir.join(fairdrop_ingest::EVENTS_FILE);
     let scorer = Scorer::new(c);
     let prefix = match c.address_kind {
@@ -161,38 +163,75 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     };
     let mut wallets: Vec<WalletState> = Vec::new();
     let mut other = 0u64;
-    fairdrop_policy::features::extract(&events, &c.feature_params(), &mut |f| {
-        if !f.address.starts_with(prefix) {
-            other += 1;
-            return;
-        }
-        let score = scorer.score(&f);
-        let passed_gates = score.gates.iter().all(|(_, ok)| *ok)
-            && !score
-                .reasons
-                .iter()
-                .any(|r| r.code.starts_with("excluded."));
-        let mut steps = 0u16;
-        for k in 0..11 {
-            if f.step(k) {
-                steps |= 1 << k;
+    let read = std::thread::scope(|scope| -> Result<Option<sybil::Read>, RunError> {
+        let (to_reader, reader) = if c.sybil.enabled {
+            let (tx, rx) = std::sync::mpsc::sync_channel(256);
+            let events = &events;
+            let h = std::thread::Builder::new()
+                .name("sybil-read".into())
+                .spawn_scoped(scope, move || sybil::read(c, events, rx))
+                .map_err(io(&out))?;
+            (Some(tx), Some(h))
+        } else {
+            (None, None)
+        };
+        let mut batch: Vec<(Box<str>, bool)> = Vec::with_capacity(4096);
+        let scored = fairdrop_policy::features::extract(&events, &c.feature_params(), &mut |f| {
+            if !f.address.starts_with(prefix) {
+                other += 1;
+                if to_reader.is_some() {
+                    batch.push((f.address.as_str().into(), false));
+                }
+                return;
             }
-        }
-        wallets.push(WalletState {
-            score,
-            steps,
-            passed_gates,
-            cluster: None,
+            let score = scorer.score(&f);
+            let passed_gates = score.gates.iter().all(|(_, ok)| *ok)
+                && !score
+                    .reasons
+                    .iter()
+                    .any(|r| r.code.starts_with("excluded."));
+            let mut steps = 0u16;
+            for k in 0..11 {
+                if f.step(k) {
+                    steps |= 1 << k;
+                }
+            }
+            if let Some(tx) = &to_reader {
+                batch.push((f.address.as_str().into(), passed_gates));
+                if batch.len() >= 4096 {
+                    // A reader that stopped reports its error when joined.
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(4096)));
+                }
+            }
+            wallets.push(WalletState {
+                score,
+                steps,
+                passed_gates,
+                cluster: None,
+            });
         });
+        if let Some(tx) = to_reader {
+            let _ = tx.send(std::mem::take(&mut batch));
+        }
+        let finished = scored.map(|_| ()).map_err(RunError::from);
+        summary.wallets_scored = wallets.len() as u64;
+        summary.wallets_other_kind = other;
+        summary.passed_gates = wallets.iter().filter(|w| w.passed_gates).count() as u64;
+        lap("score", &mut summary);
+        let read =
+            match reader {
+                Some(h) => Some(h.join().unwrap_or_else(|_| {
+                    Err(RunError::Sybil("reading the events panicked".into()))
+                })?),
+                None => None,
+            };
+        finished?;
+        Ok(read)
     })?;
-    summary.wallets_scored = wallets.len() as u64;
-    summary.wallets_other_kind = other;
-    summary.passed_gates = wallets.iter().filter(|w| w.passed_gates).count() as u64;
-    lap("score", &mut summary);
 
-    // 3. Sybil.
-    if c.sybil.enabled {
-        let s = sybil::run(c, &events, &mut wallets, dir.path())?;
+    // 3b. Sybil detection and the campaign's action on flagged clusters.
+    if let Some(read) = read {
+        let s = sybil::run(c, &events, read, &mut wallets, dir.path())?;
         summary.sybil_flagged = s.flagged;
         summary.sybil_clusters = s.clusters;
     }

@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use fairdrop_core::hash::InlineKey;
 use fairdrop_core::Address;
 use fairdrop_policy::campaign::Campaign;
 use fairdrop_policy::score::Reason;
 use fairdrop_sybil::detect::{detect, Appeals, Config};
-use fairdrop_core::hash::InlineKey;
 use fairdrop_sybil::input::{FxMap, SybilInput};
 use fairdrop_table::EventReader;
 
@@ -22,44 +22,104 @@ pub struct SybilSummary {
     pub clusters: u64,
 }
 
-pub fn run(
-    c: &Campaign,
+/// Scoring's verdicts, in address order (the order of `events.parquet`): `(address, passed
+/// the gates)` for every wallet scored, sent in batches while scoring runs.
+pub type Verdicts = std::sync::mpsc::Receiver<Vec<(Box<str>, bool)>>;
+
+/// What reading the events gave: the detector's input and the address → wallet id cache.
+pub struct Read {
+    input: SybilInput,
+    cache: FxMap<InlineKey, u32>,
+}
+
+/// Follows the verdict stream alongside the events: both are in address order.
+struct Cursor {
+    rx: Verdicts,
+    buf: Vec<(Box<str>, bool)>,
+    pos: usize,
+    done: bool,
+}
+
+impl Cursor {
+    /// Whether `addr` passed the gates; addresses before it in the stream are skipped (their
+    /// rows all fell outside the window). An address scoring never saw is not a candidate.
+    fn passed(&mut self, addr: &str) -> bool {
+        loop {
+            if self.pos == self.buf.len() {
+                if self.done {
+                    return false;
+                }
+                match self.rx.recv() {
+                    Ok(b) => {
+                        self.buf = b;
+                        self.pos = 0;
+                    }
+                    Err(_) => {
+                        self.done = true;
+                        return false;
+                    }
+                }
+                continue;
+            }
+            let (a, ok) = &self.buf[self.pos];
+            match (**a).cmp(addr) {
+                std::cmp::Ordering::Less => self.pos += 1,
+                std::cmp::Ordering::Equal => {
+                    self.pos += 1;
+                    return *ok;
+                }
+                std::cmp::Ordering::Greater => return false,
+            }
+        }
+    }
+}
+
+fn wallet_id(
+    input: &mut SybilInput,
+    cache: &mut FxMap<InlineKey, u32>,
     events: &Path,
-    wallets: &mut [WalletState],
-    out: &Path,
-) -> Result<SybilSummary, RunError> {
+    s: &str,
+) -> Result<u32, RunError> {
+    let key = InlineKey::new(s);
+    if let Some(&i) = key.as_ref().and_then(|k| cache.get(k)) {
+        return Ok(i);
+    }
+    let a = Address::parse_trusted(s)
+        .map_err(|e| RunError::Sybil(format!("{}: bad address {s:?}: {e}", events.display())))?;
+    let id = input.wallet(a);
+    if let Some(k) = key {
+        cache.insert(k, id);
+    }
+    Ok(id)
+}
+
+/// Read the events into the detector's input while scoring runs on another thread: whether
+/// a wallet is a candidate (passed the gates) comes from `verdicts`, which scoring sends in
+/// the same address order. Wallet ids are given in the order the rows name addresses, as
+/// before scoring and reading overlapped.
+pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, RunError> {
     let mut input = SybilInput::new();
-    let parse = |s: &str| {
-        Address::parse_trusted(s)
-            .map_err(|e| RunError::Sybil(format!("{}: bad address {s:?}: {e}", events.display())))
+    let mut cursor = Cursor {
+        rx: verdicts,
+        buf: Vec::new(),
+        pos: 0,
+        done: false,
     };
-    // The behaviour signals read the activity of candidates (wallets past the gates) only:
-    // other wallets contribute their transfers and links, not activity rows.
-    let candidates: fairdrop_core::hash::FxSet<&str> = wallets
-        .iter()
-        .filter(|w| w.passed_gates)
-        .map(|w| w.score.address.as_str())
-        .collect();
     // Candidates' rows go to the detector's compact form (24 bytes a row), and to the exact
     // form (40 bytes) only for the bridge actions, whose signal compares exact amounts.
     let cfg = Config::for_events(c.sybil.min_cluster_size);
-    let bridge_actions: Vec<&str> = cfg.behaviour.bridge_actions.iter().map(|s| s.as_str()).collect();
-    // Room for every row at once: no doubling copies of the biggest table.
+    let bridge_actions: Vec<&str> = cfg
+        .behaviour
+        .bridge_actions
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    // Room for every row at once (address space only until used): no doubling copies of
+    // the biggest table.
     let rows = EventReader::count_rows(events)? as usize;
-    input.compact.reserve_exact(rows.min(candidates.len().saturating_mul(4096)));
+    input.compact.reserve_exact(rows);
     // FxHash on inline keys: one lookup per row and column at tens of millions of rows.
-    let mut cache: FxMap<InlineKey, (u32, bool)> = FxMap::default();
-    let mut wid = |input: &mut SybilInput, s: &str| -> Result<(u32, bool), RunError> {
-        let key = InlineKey::new(s);
-        if let Some(&i) = key.as_ref().and_then(|k| cache.get(k)) {
-            return Ok(i);
-        }
-        let v = (input.wallet(parse(s)?), candidates.contains(s));
-        if let Some(k) = key {
-            cache.insert(k, v);
-        }
-        Ok(v)
-    };
+    let mut cache: FxMap<InlineKey, u32> = FxMap::default();
     // Decoding (on a second thread) overlaps building the input; chain and tx_id are not read.
     const COLUMNS: [&str; 7] = [
         "timestamp",
@@ -82,13 +142,16 @@ pub fn run(
             let (w, is_candidate) = match &last {
                 Some((a, v)) if a == r.address => *v,
                 _ => {
-                    let v = wid(&mut input, r.address)?;
+                    let v = (
+                        wallet_id(&mut input, &mut cache, events, r.address)?,
+                        cursor.passed(r.address),
+                    );
                     last = Some((r.address.to_string(), v));
                     v
                 }
             };
             let cp = match r.counterparty {
-                Some(cp) => Some(wid(&mut input, cp)?.0),
+                Some(cp) => Some(wallet_id(&mut input, &mut cache, events, cp)?),
                 None => None,
             };
             let amount = r.amount.and_then(|a| a.parse::<u128>().ok());
@@ -109,19 +172,34 @@ pub fn run(
             }
         }
     }
+    Ok(Read { input, cache })
+}
+
+/// Detect on what [`read`] gave, with the scored wallets, and apply the campaign's action.
+pub fn run(
+    c: &Campaign,
+    events: &Path,
+    read: Read,
+    wallets: &mut [WalletState],
+    out: &Path,
+) -> Result<SybilSummary, RunError> {
+    let Read {
+        mut input,
+        mut cache,
+    } = read;
     fairdrop_sybil::load::load_hubs(&mut input, &c.hubs)
         .map_err(|e| RunError::Sybil(e.to_string()))?;
     let mut index: HashMap<u32, usize> = HashMap::new();
     for (k, w) in wallets.iter().enumerate() {
         if w.passed_gates {
-            let id = wid(&mut input, &w.score.address)?.0;
+            let id = wallet_id(&mut input, &mut cache, events, &w.score.address)?;
             input.candidates.push(id);
             index.insert(id, k);
         }
     }
     // Detection is where a run's memory peaks: the address cache is not needed there.
     drop(cache);
-    drop(candidates);
+    let cfg = Config::for_events(c.sybil.min_cluster_size);
     let appeals = match &c.sybil.appeals {
         Some(p) => fairdrop_sybil::output::read_appeals(&c.base.join(p))
             .map_err(|e| RunError::Sybil(e.to_string()))?,

@@ -886,7 +886,8 @@ method = "equal"
         let e = r.unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (15, "zk.keys"), "{e}");
         assert!(e.msg.contains("claim.pk"), "{e}");
-        let (_d, r) = load("\n[zk]\nkeys = \"keys\"\ntree = \"tree.json\"\nregistrations = \"nope.csv\"\n");
+        let (_d, r) =
+            load("\n[zk]\nkeys = \"keys\"\ntree = \"tree.json\"\nregistrations = \"nope.csv\"\n");
         let e = r.unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (17, "zk.registrations"), "{e}");
         let (_d, r) = load("\n[zk]\nkeys = \"keys\"\ntree = \"missing.json\"\n");

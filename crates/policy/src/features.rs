@@ -243,7 +243,9 @@ pub fn extract_one(
     address: &str,
 ) -> Result<Option<Features>, TableError> {
     let mut out = None;
-    extract_filtered(events, p, Some(address), Pass1::Overlap, &mut |f| out = Some(f))?;
+    extract_filtered(events, p, Some(address), Pass1::Overlap, &mut |f| {
+        out = Some(f)
+    })?;
     Ok(out)
 }
 

@@ -5,8 +5,8 @@
 //! evaluated for this wallet: e.g. overflow), `penalty.<id>`, `points.zero`, `tier.none`,
 //! `eligible`. The sybil stage adds `sybil.<cluster>` later.
 
-use std::sync::Arc;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::campaign::Campaign;
 use crate::expr::Compiled;

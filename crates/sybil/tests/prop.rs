@@ -1,8 +1,8 @@
 //! Arbitrary inputs never panic and the output is deterministic.
 
 use fairdrop_core::Address;
-use fairdrop_sybil::detect::{detect, Appeals, Config};
 use fairdrop_sybil::behaviour::Row;
+use fairdrop_sybil::detect::{detect, Appeals, Config};
 use fairdrop_sybil::input::{Activity, Transfer};
 use fairdrop_sybil::output::clusters_csv;
 use fairdrop_sybil::SybilInput;
