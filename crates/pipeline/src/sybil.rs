@@ -275,3 +275,35 @@ pub fn run(
         clusters: report.clusters.len() as u64,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reader follows verdicts across batches, skips wallets it never reads (all rows
+    /// outside the window), and treats a wallet scoring never sent as no candidate.
+    #[test]
+    fn cursor_follows_verdicts_in_address_order() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        tx.send(vec![("a".into(), true), ("b".into(), false)]).unwrap();
+        tx.send(vec![]).unwrap();
+        tx.send(vec![("c".into(), true), ("e".into(), true), ("g".into(), true)])
+            .unwrap();
+        drop(tx);
+        let mut c = Cursor {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+            done: false,
+        };
+        assert!(c.passed("a"));
+        assert!(!c.passed("b"));
+        // "c" is skipped: the reader saw no row of it.
+        assert!(!c.passed("d"));
+        assert!(c.passed("e"));
+        assert!(!c.passed("f"));
+        assert!(c.passed("g"));
+        // The stream ended: later wallets are no candidates.
+        assert!(!c.passed("h"));
+    }
+}
