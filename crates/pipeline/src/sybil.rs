@@ -285,10 +285,15 @@ mod tests {
     #[test]
     fn cursor_follows_verdicts_in_address_order() {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
-        tx.send(vec![("a".into(), true), ("b".into(), false)]).unwrap();
-        tx.send(vec![]).unwrap();
-        tx.send(vec![("c".into(), true), ("e".into(), true), ("g".into(), true)])
+        tx.send(vec![("a".into(), true), ("b".into(), false)])
             .unwrap();
+        tx.send(vec![]).unwrap();
+        tx.send(vec![
+            ("c".into(), true),
+            ("e".into(), true),
+            ("g".into(), true),
+        ])
+        .unwrap();
         drop(tx);
         let mut c = Cursor {
             rx,

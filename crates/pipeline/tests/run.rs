@@ -147,3 +147,38 @@ fn failed_run_leaves_the_previous_output_untouched() {
         "no temp folder left behind"
     );
 }
+
+/// With the sybil stage off, scoring streams no verdicts and nothing is flagged; with it on,
+/// the same world flags wallets and removes them from the eligible.
+#[test]
+fn sybil_stage_off_and_on() {
+    let d = tempfile::tempdir().unwrap();
+    let w = d.path().join("world");
+    world(&w, 3000, 11, fairdrop_sim::OutputFormat::Csv).unwrap();
+    let text = std::fs::read_to_string(w.join("campaign.toml"))
+        .unwrap()
+        .replace("cap = \"500_000 ALEO\"", "cap = \"5_000_000 ALEO\"");
+    std::fs::write(w.join("on.toml"), &text).unwrap();
+    let off = text.replace("[sybil]\nenabled = true", "[sybil]\nenabled = false");
+    assert_ne!(off, text, "the campaign has a [sybil] section to turn off");
+    std::fs::write(w.join("off.toml"), off).unwrap();
+    let go = |name: &str| {
+        let c = Campaign::load(&w.join(name)).unwrap();
+        run(
+            &c,
+            &RunOptions {
+                out: Some(d.path().join(name)),
+                progress: false,
+                batch_rows: None,
+            },
+        )
+        .unwrap()
+    };
+    let on = go("on.toml");
+    let off = go("off.toml");
+    assert_eq!(off.sybil_flagged, 0);
+    assert!(on.sybil_flagged > 0, "{on:?}");
+    assert_eq!(on.wallets_scored, off.wallets_scored);
+    assert_eq!(on.passed_gates, off.passed_gates);
+    assert!(on.eligible < off.eligible, "{on:?} {off:?}");
+}
