@@ -945,10 +945,10 @@ mod tests {
             .collect()
     }
 
-    fn run(
-        rows: &[(u8, i64, u8, Option<u8>)],
-        batch: usize,
-    ) -> (Vec<(u32, i64, u64, bool)>, Vec<(u32, i64, u64, bool)>) {
+    /// (address id, timestamp, line, duplicate) per emitted row.
+    type Emitted = Vec<(u32, i64, u64, bool)>;
+
+    fn run(rows: &[(u8, i64, u8, Option<u8>)], batch: usize) -> (Emitted, Emitted) {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Sorter::new(batch, dir.path()).unwrap();
         let mut reference_sorter = Sorter::new(usize::MAX, dir.path()).unwrap();
