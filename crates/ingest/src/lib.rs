@@ -291,15 +291,18 @@ pub fn ingest(
     // Sort, dedup, write. This thread merges and dedups; a second builds the Arrow columns
     // from the interned strings, and the table writer encodes Parquet on a third.
     let epath = out_dir.join(EVENTS_FILE);
-    let writer = fairdrop_table::EventWriter::create(&epath)?;
+    // The tables are complete now: the writer gets each string once, as dictionary values,
+    // and rows as ids (copying every row's strings into Arrow columns cost a core-second
+    // per 10M rows).
+    let writer =
+        fairdrop_table::EventWriter::create_interned(&epath, dictionaries(&sorter.tables))?;
     let mut per_src_acc = vec![0u64; inputs.len()];
     let mut per_src_dup = vec![0u64; inputs.len()];
-    let tables = sorter.tables.clone();
     let (to_builder, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
     let (to_merger, spent) = std::sync::mpsc::channel::<Chunk>();
     let builder = std::thread::Builder::new()
         .name("column-builder".into())
-        .spawn(move || build_columns(writer, &tables, chunks, to_merger))
+        .spawn(move || build_columns(writer, chunks, to_merger))
         .map_err(|source| IngestError::Output {
             path: epath.clone(),
             source,
@@ -406,7 +409,6 @@ struct Chunk {
 /// writer (to be finished by the caller) or the first write error.
 fn build_columns(
     mut writer: fairdrop_table::EventWriter,
-    it: &sort::Tables,
     chunks: std::sync::mpsc::Receiver<Chunk>,
     spent: std::sync::mpsc::Sender<Chunk>,
 ) -> Result<fairdrop_table::EventWriter, IngestError> {
@@ -416,16 +418,16 @@ fn build_columns(
             let tx = (row.tx_off != u32::MAX)
                 .then(|| &chunk.tx[row.tx_off as usize..row.tx_off as usize + row.tx_len as usize]);
             let amount = row.amount.map(|a| fmt_u128(a, &mut amount_buf));
-            writer.write_parts(
+            writer.write_ids(
                 row.ts,
-                it.chains.get(row.chain),
+                row.chain,
                 tx,
-                it.names.get(row.addr),
-                it.actions.get(row.action),
-                it.names.opt(row.cp),
+                row.addr,
+                row.action,
+                row.cp,
                 amount,
-                it.assets.opt(row.asset),
-                it.programs.opt(row.program),
+                row.asset,
+                row.program,
             )?;
         }
         chunk.rows.clear();
@@ -433,6 +435,18 @@ fn build_columns(
         let _ = spent.send(chunk);
     }
     Ok(writer)
+}
+
+/// Every interned string, by id, for the table writer.
+fn dictionaries(t: &sort::Tables) -> fairdrop_table::Dictionaries {
+    let a = |i: &Interner| arrow_array::StringArray::from_iter_values(i.list().iter());
+    fairdrop_table::Dictionaries {
+        chain: a(&t.chains),
+        names: a(&t.names),
+        action: a(&t.actions),
+        asset: a(&t.assets),
+        program: a(&t.programs),
+    }
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::source::Position;
 
 /// "No value" for optional interned columns.
-pub const NONE: u32 = u32::MAX;
+pub const NONE: u32 = fairdrop_table::NO_ID;
 const NO_TX: u16 = u16::MAX;
 
 pub use fairdrop_core::hash::{FxHasher, FxMap};
@@ -63,11 +63,9 @@ impl Interner {
         self.map.insert(rc, id);
         id
     }
-    pub fn get(&self, id: u32) -> &str {
-        &self.list[id as usize]
-    }
-    pub fn opt(&self, id: u32) -> Option<&str> {
-        (id != NONE).then(|| self.get(id))
+    /// Every string, by id.
+    pub fn list(&self) -> &[Arc<str>] {
+        &self.list
     }
     /// rank[id] = position of the string in sorted order.
     fn ranks(&self) -> Vec<u32> {

@@ -126,8 +126,8 @@ pub use private::{
 };
 pub use registry::{
     commit_private, read_registrations, PrivateCommit, RegistrationError, Registrations, TreeFile,
-    MANIFEST_PK, MANIFEST_REGISTRATIONS, MANIFEST_ROOT, MANIFEST_TREE, MANIFEST_VK, REGISTRATIONS_FILE,
-    ROOT_FILE, TREE_FILE, TREE_FORMAT,
+    MANIFEST_PK, MANIFEST_REGISTRATIONS, MANIFEST_ROOT, MANIFEST_TREE, MANIFEST_VK,
+    REGISTRATIONS_FILE, ROOT_FILE, TREE_FILE, TREE_FORMAT,
 };
 pub use tree::{empty_leaf, MerklePath, SparseTree};
 
@@ -281,7 +281,11 @@ mod tests {
     #[test]
     fn hex_is_the_big_endian_bytes() {
         for k in [0u64, 1, 255, 1 << 40, u64::MAX] {
-            for f in [Fr::from(k), -Fr::from(k), Fr::from(k) * Fr::from(k) * Fr::from(k) * Fr::from(k)] {
+            for f in [
+                Fr::from(k),
+                -Fr::from(k),
+                Fr::from(k) * Fr::from(k) * Fr::from(k) * Fr::from(k),
+            ] {
                 assert_eq!(
                     fe_to_hex(&f),
                     format!("0x{}", hex::encode(f.into_bigint().to_bytes_be()))

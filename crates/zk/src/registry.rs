@@ -619,8 +619,14 @@ mod tests {
         // With the registrations the tree was built from: re-checked, copied and hashed.
         let c = notes[0].commitment.to_hex();
         std::fs::write(p("notes.csv"), format!("commitment,denomination\n{c},7\n")).unwrap();
-        let got = commit_private(&p("keys"), &p("tree.json"), Some(&p("notes.csv")), "c-1", &p("out5"))
-            .unwrap();
+        let got = commit_private(
+            &p("keys"),
+            &p("tree.json"),
+            Some(&p("notes.csv")),
+            "c-1",
+            &p("out5"),
+        )
+        .unwrap();
         assert_eq!(
             got.registrations_sha256.as_deref(),
             Some(crate::key_hash(&std::fs::read(p("notes.csv")).unwrap()).as_str())
@@ -631,8 +637,14 @@ mod tests {
         );
         // Registrations that build another tree are refused, and nothing is written.
         std::fs::write(p("other.csv"), format!("commitment,denomination\n{c},8\n")).unwrap();
-        let e = commit_private(&p("keys"), &p("tree.json"), Some(&p("other.csv")), "c-1", &p("out6"))
-            .unwrap_err();
+        let e = commit_private(
+            &p("keys"),
+            &p("tree.json"),
+            Some(&p("other.csv")),
+            "c-1",
+            &p("out6"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("was not made from this file"), "{e}");
         assert!(!p("out6").exists());
     }
