@@ -44,8 +44,163 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use fairdrop_core::fsutil::AtomicFile;
 use fairdrop_core::Event;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
+use parquet::arrow::ArrowSchemaConverter;
+use parquet::file::writer::SerializedFileWriter;
+
+/// Rows per row group (a multiple of [`BATCH_ROWS`], so batches never straddle two; unit
+/// tests use a size that makes them straddle, to cover the split).
+const ROW_GROUP_ROWS: usize = if cfg!(test) {
+    BATCH_ROWS + BATCH_ROWS / 2
+} else {
+    1 << 20
+};
+
+/// Columns encoded on the helper thread (indices into [`COLUMNS`]): address and counterparty,
+/// about half of the encoding work (the other thread also writes the file).
+const HELPER_COLUMNS: [usize; 2] = [3, 5];
+
+type Chunks = parquet::errors::Result<Vec<(usize, ArrowColumnChunk)>>;
+
+enum ToHelper {
+    Start(Vec<(usize, ArrowColumnWriter)>),
+    Batch(RecordBatch),
+    Close,
+}
+
+/// Encode batches into Parquet row groups on this thread and one helper, each encoding its
+/// own columns of every batch (what `ArrowWriter` does on one thread, column after column;
+/// Parquet encoding was the busiest thread of ingest's second phase). Chunks are appended in
+/// column order, so the file is the one `ArrowWriter` writes.
+fn encode(
+    file: AtomicFile,
+    arrow_schema: SchemaRef,
+    props: WriterProperties,
+    batches: std::sync::mpsc::Receiver<RecordBatch>,
+) -> parquet::errors::Result<AtomicFile> {
+    use parquet::errors::ParquetError;
+    let parquet_schema = ArrowSchemaConverter::new().convert(&arrow_schema)?;
+    let mut fw =
+        SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), Arc::new(props))?;
+    let factory = ArrowRowGroupWriterFactory::new(&fw, arrow_schema.clone());
+    let fields = arrow_schema.fields().clone();
+    let (to_helper, helper_in) = std::sync::mpsc::sync_channel::<ToHelper>(2);
+    let (helper_out, from_helper) = std::sync::mpsc::channel::<Chunks>();
+    let helper_fields = fields.clone();
+    let helper = std::thread::Builder::new()
+        .name("parquet-encode".into())
+        .spawn(move || {
+            let mut writers: Vec<(usize, ArrowColumnWriter)> = Vec::new();
+            let mut failed: Option<ParquetError> = None;
+            for msg in helper_in {
+                match msg {
+                    ToHelper::Start(w) => writers = w,
+                    ToHelper::Batch(b) if failed.is_none() => {
+                        for (i, w) in writers.iter_mut() {
+                            let r = compute_leaves(&helper_fields[*i], b.column(*i))
+                                .and_then(|leaves| leaves.iter().try_for_each(|l| w.write(l)));
+                            if let Err(e) = r {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    ToHelper::Batch(_) => {}
+                    ToHelper::Close => {
+                        let out = match failed.take() {
+                            Some(e) => Err(e),
+                            None => std::mem::take(&mut writers)
+                                .into_iter()
+                                .map(|(i, w)| w.close().map(|c| (i, c)))
+                                .collect(),
+                        };
+                        if helper_out.send(out).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(|e| ParquetError::External(Box::new(e)))?;
+    let gone = || ParquetError::General("the Parquet encoding thread stopped".into());
+    // Finished row groups go to a third thread that appends them to the file, so encoding the
+    // next group does not wait for the write (a stall every million rows otherwise).
+    let (to_io, io_in) = std::sync::mpsc::sync_channel::<Vec<(usize, ArrowColumnChunk)>>(1);
+    let io = std::thread::Builder::new()
+        .name("parquet-io".into())
+        .spawn(move || -> parquet::errors::Result<AtomicFile> {
+            for chunks in io_in {
+                let mut rg = fw.next_row_group()?;
+                for (_, c) in chunks {
+                    c.append_to_row_group(&mut rg)?;
+                }
+                rg.close()?;
+            }
+            fw.into_inner()
+        })
+        .map_err(|e| ParquetError::External(Box::new(e)))?;
+    let mut own: Vec<(usize, ArrowColumnWriter)> = Vec::new();
+    let mut group = 0usize;
+    let mut rows = 0usize;
+    let close_group = |own: &mut Vec<(usize, ArrowColumnWriter)>| -> parquet::errors::Result<()> {
+        to_helper.send(ToHelper::Close).map_err(|_| gone())?;
+        let mut chunks: Vec<(usize, ArrowColumnChunk)> = std::mem::take(own)
+            .into_iter()
+            .map(|(i, w)| w.close().map(|c| (i, c)))
+            .collect::<parquet::errors::Result<_>>()?;
+        chunks.extend(from_helper.recv().map_err(|_| gone())??);
+        chunks.sort_by_key(|c| c.0);
+        to_io.send(chunks).map_err(|_| gone())
+    };
+    for mut batch in batches {
+        while batch.num_rows() > 0 {
+            if rows == 0 {
+                let mut theirs = Vec::new();
+                for (i, w) in factory
+                    .create_column_writers(group)?
+                    .into_iter()
+                    .enumerate()
+                {
+                    if HELPER_COLUMNS.contains(&i) {
+                        theirs.push((i, w));
+                    } else {
+                        own.push((i, w));
+                    }
+                }
+                to_helper
+                    .send(ToHelper::Start(theirs))
+                    .map_err(|_| gone())?;
+            }
+            let take = batch.num_rows().min(ROW_GROUP_ROWS - rows);
+            let part = batch.slice(0, take);
+            batch = batch.slice(take, batch.num_rows() - take);
+            to_helper
+                .send(ToHelper::Batch(part.clone()))
+                .map_err(|_| gone())?;
+            for (i, w) in own.iter_mut() {
+                for leaf in compute_leaves(&fields[*i], part.column(*i))? {
+                    w.write(&leaf)?;
+                }
+            }
+            rows += take;
+            if rows == ROW_GROUP_ROWS {
+                close_group(&mut own)?;
+                group += 1;
+                rows = 0;
+            }
+        }
+    }
+    if rows > 0 {
+        close_group(&mut own)?;
+    }
+    drop(to_helper);
+    let _ = helper.join();
+    drop(to_io);
+    io.join()
+        .map_err(|_| ParquetError::General("the Parquet file thread panicked".into()))?
+}
 
 impl Drop for EventWriter {
     fn drop(&mut self) {
@@ -115,9 +270,9 @@ pub fn schema() -> SchemaRef {
 
 /// Streams events into a Parquet file that appears only when `finish` succeeds.
 ///
-/// Rows are gathered into Arrow batches on the caller's thread; a second thread encodes and
-/// compresses them (Parquet encoding costs about as much as producing the rows, so this uses
-/// both cores).
+/// Rows are gathered into Arrow batches on the caller's thread; two threads encode and
+/// compress them, each its own columns, and a third appends finished row groups to the file
+/// (Parquet encoding costs more than producing the rows, so this spreads it over the cores).
 pub struct EventWriter {
     path: PathBuf,
     send: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
@@ -280,10 +435,12 @@ impl EventWriter {
         })?;
         let pb = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(1 << 20))
             .set_column_dictionary_enabled(ColumnPath::from("tx_id"), false)
             .set_column_dictionary_page_size_limit(ColumnPath::from("address"), 8 << 20)
             .set_column_dictionary_page_size_limit(ColumnPath::from("counterparty"), 8 << 20)
+            // tx_ids are random hex: Snappy saves only the length prefixes (a tenth of the
+            // column) and was the costliest step of encoding.
+            .set_column_compression(ColumnPath::from("tx_id"), Compression::UNCOMPRESSED)
             .set_created_by(format!("fairdrop {}", env!("CARGO_PKG_VERSION")));
         // Min/max statistics only where a reader can prune by them: the file is sorted by
         // address (then time). On the other text columns they cost a string comparison per
@@ -307,31 +464,16 @@ impl EventWriter {
             Cols::Text(_) => schema(),
             Cols::Ids(_) => dict_schema(),
         };
-        let options = ArrowWriterOptions::new()
-            .with_properties(props)
-            .with_skip_arrow_metadata(true);
-        let mut writer =
-            ArrowWriter::try_new_with_options(file, arrow_schema, options).map_err(|source| {
-                TableError::Parquet {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-        let (send, recv) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let (send, recv) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
         let wpath = path.clone();
         let worker = std::thread::Builder::new()
             .name("parquet-writer".into())
             .spawn(move || {
-                for batch in recv {
-                    writer.write(&batch).map_err(|source| TableError::Parquet {
-                        path: wpath.clone(),
-                        source,
-                    })?;
-                }
-                writer.into_inner().map_err(|source| TableError::Parquet {
-                    path: wpath,
+                let pq = |source| TableError::Parquet {
+                    path: wpath.clone(),
                     source,
-                })
+                };
+                encode(file, arrow_schema, props, recv).map_err(pq)
             })
             .map_err(|source| TableError::Io {
                 path: path.clone(),
@@ -852,7 +994,7 @@ mod tests {
         assert!(t
             .write_ids(0, 0, None, 0, 0, NO_ID, None, NO_ID, NO_ID)
             .is_err());
-        let n = BATCH_ROWS * 2 + 7;
+        let n = BATCH_ROWS * 3 + 7;
         for i in 0..n {
             let (addr, cp) = (
                 (i % 3) as u32,
@@ -909,6 +1051,14 @@ mod tests {
         let (a, b) = (rows(&pt), rows(&pi));
         assert_eq!(a.len(), n);
         assert_eq!(a, b);
+        // Row groups of ROW_GROUP_ROWS, batches split across them.
+        let meta = ParquetRecordBatchReaderBuilder::try_new(File::open(&pi).unwrap())
+            .unwrap()
+            .metadata()
+            .clone();
+        let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        let full = ROW_GROUP_ROWS as i64;
+        assert_eq!(groups, vec![full, full, n as i64 - 2 * full]);
         assert!(b[0].contains("counterparty: None") && b[1].contains("aleo1beta"));
     }
 
