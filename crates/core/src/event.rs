@@ -258,6 +258,55 @@ impl<'a, A> CheckedRow<'a, A> {
     }
 }
 
+/// What [`CheckedRow::precheck`] found in a row: every rule but the two address lookups
+/// passed, and these are the parsed values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prechecked {
+    pub timestamp: i64,
+    pub amount: Option<u128>,
+}
+
+impl<'a> CheckedRow<'a, ()> {
+    /// Every rule that needs no address lookup (the costly, stateful part), so a reader can
+    /// run it on another thread. `Ok` means [`CheckedRow::from_prechecked`] on the same
+    /// fields gives exactly what [`CheckedRow::check`] gives; on `Err`, call `check` for the
+    /// verdict (an address rule may come first in column order).
+    pub fn precheck(raw: &RawFields<'a>) -> Result<Prechecked, FieldError> {
+        let r = Self::check(raw, &mut |_| Ok(()))?;
+        Ok(Prechecked {
+            timestamp: r.timestamp,
+            amount: r.amount,
+        })
+    }
+}
+
+impl<'a, A> CheckedRow<'a, A> {
+    /// Finish a row whose [`CheckedRow::precheck`] passed: resolve the address, then the
+    /// counterparty (their column order), and take the rest as checked.
+    pub fn from_prechecked(
+        raw: &RawFields<'a>,
+        pre: Prechecked,
+        resolve: &mut dyn FnMut(&str) -> Result<A, AddressError>,
+    ) -> Result<CheckedRow<'a, A>, FieldError> {
+        let address = resolve(nz(raw.address).unwrap_or("")).map_err(FieldError::Address)?;
+        let counterparty = match nz(raw.counterparty) {
+            Some(c) => Some(resolve(c).map_err(FieldError::Counterparty)?),
+            None => None,
+        };
+        Ok(CheckedRow {
+            timestamp: pre.timestamp,
+            chain: nz(raw.chain).unwrap_or(""),
+            tx_id: nz(raw.tx_id),
+            address,
+            action: nz(raw.action).unwrap_or(""),
+            counterparty,
+            amount: pre.amount,
+            asset: nz(raw.asset),
+            program: nz(raw.program),
+        })
+    }
+}
+
 /// A non-negative decimal integer up to 2^128-1. No sign, point, exponent or spaces.
 pub fn parse_amount(s: &str) -> Result<u128, FieldError> {
     let b = s.as_bytes();
@@ -566,6 +615,63 @@ mod tests {
         fn field_parsers_never_panic(s in "\\PC{0,64}") {
             let _ = parse_amount(&s);
             let _ = parse_timestamp(&s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod precheck_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Mostly a good value, sometimes a bad or empty one, sometimes none: rows where one or
+    /// two columns break rules together are common.
+    fn pick(
+        good: &'static [&'static str],
+        bad: &'static [&'static str],
+    ) -> impl Strategy<Value = Option<&'static str>> {
+        prop_oneof![
+            8 => proptest::sample::select(good).prop_map(Some),
+            1 => proptest::sample::select(bad).prop_map(Some),
+            1 => Just(None),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// precheck + from_prechecked is `check`, verdict for verdict, on rows mixing good
+        /// and bad values in every column (so rules of several columns fail together).
+        #[test]
+        fn same_verdict_as_check(
+            timestamp in pick(&["2024-03-01T00:00:00Z", "1706702400"], &["yesterday", "5", ""]),
+            chain in pick(&["aleo", "ethereum"], &["moon", ""]),
+            tx_id in pick(&["at1xyz", "0xabc"], &["bad\u{7f}", ""]),
+            address in pick(
+                &[
+                    "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf",
+                    "0x5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f",
+                ],
+                &["aleo1bad", ""],
+            ),
+            action in pick(&["transfer", "swap"], &["teleport", ""]),
+            counterparty in pick(
+                &["aleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add"],
+                &["0xNOPE", ""],
+            ),
+            amount in pick(&["1000000"], &["-1", "1.5", ""]),
+            asset in pick(&["credits"], &["nul\0", ""]),
+            program in pick(&["credits.aleo"], &[""]),
+        ) {
+            let raw = RawFields {
+                timestamp, chain, tx_id, address, action, counterparty, amount, asset, program,
+            };
+            let mut resolve = |s: &str| s.parse::<Address>();
+            let full = CheckedRow::check(&raw, &mut resolve);
+            let split = match CheckedRow::precheck(&raw) {
+                Ok(p) => CheckedRow::from_prechecked(&raw, p, &mut resolve),
+                Err(_) => CheckedRow::check(&raw, &mut resolve),
+            };
+            prop_assert_eq!(full, split);
         }
     }
 }

@@ -29,4 +29,6 @@ pub mod hash;
 pub mod steps;
 
 pub use address::{Address, AddressCache, AddressError, AddressKind};
-pub use event::{parse_amount, parse_timestamp, CheckedRow, Event, FieldError, RawFields};
+pub use event::{
+    parse_amount, parse_timestamp, CheckedRow, Event, FieldError, Prechecked, RawFields,
+};

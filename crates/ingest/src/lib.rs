@@ -232,7 +232,7 @@ pub fn ingest(
             }
             let res = match row.fields {
                 Err(rule) => Err((rule, rule_text(rule))),
-                Ok(f) => validate(&f, &mut val, &mut sorter, src as u32, row.pos)
+                Ok(f) => validate(&f, row.pre, &mut val, &mut sorter, src as u32, row.pos)
                     .map_err(|e| (e.rule(), e.to_string())),
             };
             if let Err((rule, detail)) = res {
@@ -497,6 +497,7 @@ fn fmt_u128(mut v: u128, buf: &mut [u8; 40]) -> &str {
 
 fn validate(
     f: &RawFields<'_>,
+    pre: Option<fairdrop_core::Prechecked>,
     val: &mut Validator,
     sorter: &mut Sorter,
     src: u32,
@@ -505,7 +506,11 @@ fn validate(
     // The core owns the field rules; addresses resolve through our interning cache so each
     // distinct string is checked once. Nothing here allocates per row.
     let t = Arc::make_mut(&mut sorter.tables);
-    let e = CheckedRow::<u32>::check(f, &mut |s| val.address(s, &mut t.names))?;
+    let mut resolve = |s: &str| val.address(s, &mut t.names);
+    let e = match pre {
+        Some(p) => CheckedRow::<u32>::from_prechecked(f, p, &mut resolve)?,
+        None => CheckedRow::<u32>::check(f, &mut resolve)?,
+    };
     let row = Row {
         addr: e.address,
         ts: e.timestamp,

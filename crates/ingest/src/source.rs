@@ -18,6 +18,7 @@ use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, TimeUnit};
 use fairdrop_core::event::RawFields;
+use fairdrop_core::CheckedRow;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::value::RawValue;
 
@@ -75,6 +76,11 @@ pub struct RawRow<'a> {
     pub fields: Result<RawFields<'a>, &'static str>,
     /// Renders the raw text of the row for the quarantine file (only called for bad rows).
     pub raw: &'a dyn Fn() -> String,
+    /// The reader already ran [`CheckedRow::precheck`] on `fields` and it passed (readers
+    /// that do this on their own thread take that work off the validating one).
+    ///
+    /// [`CheckedRow::precheck`]: fairdrop_core::CheckedRow::precheck
+    pub pre: Option<fairdrop_core::Prechecked>,
 }
 
 /// Decide the format from the name: `.csv`, `.jsonl`/`.ndjson`/`.json`, `.parquet`, each of the
@@ -287,7 +293,12 @@ pub fn read_csv(
                             Rec::FieldCount(rec)
                         } else {
                             match csv::StringRecord::from_byte_record(rec) {
-                                Ok(s) => Rec::Text(s),
+                                Ok(s) => {
+                                    // Every rule but the address lookups, here on the parser
+                                    // thread: the validating thread was the busier one.
+                                    let pre = CheckedRow::precheck(&fields_of(&s, &cols)).ok();
+                                    Rec::Text(s, pre)
+                                }
                                 Err(e) => Rec::NotUtf8(e.into_byte_record()),
                             }
                         });
@@ -303,21 +314,16 @@ pub fn read_csv(
             for rec in &batch {
                 let line = rec.line();
                 let raw = move || rec.raw();
-                let fields: Result<RawFields<'_>, &'static str> = match rec {
-                    Rec::FieldCount(_) => Err("csv.field_count"),
-                    Rec::NotUtf8(_) => Err("encoding.utf8"),
-                    Rec::Text(r) => {
-                        let mut vals: [Option<&str>; 9] = [None; 9];
-                        for (slot, c) in vals.iter_mut().zip(cols.iter()) {
-                            *slot = c.map(|c| &r[c]);
-                        }
-                        Ok(fields_from(vals))
-                    }
+                let (fields, pre) = match rec {
+                    Rec::FieldCount(_) => (Err("csv.field_count"), None),
+                    Rec::NotUtf8(_) => (Err("encoding.utf8"), None),
+                    Rec::Text(r, pre) => (Ok(fields_of(r, &cols)), *pre),
                 };
                 visit(RawRow {
                     pos: Position::Line(line),
                     fields,
                     raw: &raw,
+                    pre,
                 })?;
             }
             // The parser may have finished; then nobody needs the batch back.
@@ -328,10 +334,19 @@ pub fn read_csv(
     Ok(info)
 }
 
+/// The canonical fields of a record, by the header's column map.
+fn fields_of<'r>(r: &'r csv::StringRecord, cols: &[Option<usize>; 9]) -> RawFields<'r> {
+    let mut vals: [Option<&str>; 9] = [None; 9];
+    for (slot, c) in vals.iter_mut().zip(cols.iter()) {
+        *slot = c.map(|c| &r[c]);
+    }
+    fields_from(vals)
+}
+
 /// A parsed CSV record as the parser thread hands it over.
 enum Rec {
-    /// Right width, valid UTF-8.
-    Text(csv::StringRecord),
+    /// Right width, valid UTF-8; what `precheck` gave if it passed.
+    Text(csv::StringRecord, Option<fairdrop_core::Prechecked>),
     /// Right width, not UTF-8.
     NotUtf8(csv::ByteRecord),
     /// A different number of fields than the header.
@@ -341,21 +356,21 @@ enum Rec {
 impl Rec {
     fn line(&self) -> u64 {
         let p = match self {
-            Rec::Text(r) => r.position(),
+            Rec::Text(r, _) => r.position(),
             Rec::NotUtf8(r) | Rec::FieldCount(r) => r.position(),
         };
         p.map(|p| p.line()).unwrap_or(0)
     }
     fn raw(&self) -> String {
         let parts: Vec<String> = match self {
-            Rec::Text(r) => r.iter().map(|f| escape_bytes(f.as_bytes())).collect(),
+            Rec::Text(r, _) => r.iter().map(|f| escape_bytes(f.as_bytes())).collect(),
             Rec::NotUtf8(r) | Rec::FieldCount(r) => r.iter().map(escape_bytes).collect(),
         };
         parts.join(",")
     }
     fn into_bytes(self) -> csv::ByteRecord {
         match self {
-            Rec::Text(r) => r.into_byte_record(),
+            Rec::Text(r, _) => r.into_byte_record(),
             Rec::NotUtf8(r) | Rec::FieldCount(r) => r,
         }
     }
@@ -417,6 +432,7 @@ pub fn read_jsonl(
                     pos: Position::Line(line),
                     fields: Err("encoding.utf8"),
                     raw: &raw,
+                    pre: None,
                 })?;
                 continue;
             }
@@ -433,6 +449,7 @@ pub fn read_jsonl(
                     pos: Position::Line(line),
                     fields: Err(rule),
                     raw: &raw,
+                    pre: None,
                 })?;
                 continue;
             }
@@ -463,6 +480,7 @@ pub fn read_jsonl(
             pos: Position::Line(line),
             fields,
             raw: &raw,
+            pre: None,
         })?;
     }
     if !any {
@@ -675,6 +693,7 @@ fn read_batches(
                 },
                 fields: Ok(fields_from(v)),
                 raw: &raw,
+                pre: None,
             })?;
             *in_group += 1;
         }
