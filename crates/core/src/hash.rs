@@ -87,6 +87,12 @@ impl InlineKey {
         })
     }
 
+    /// Whether this key holds `s` (no key built).
+    pub fn is(&self, s: &str) -> bool {
+        let n = self.0[63] as usize;
+        s.len() == n && &self.0[..n] == s.as_bytes()
+    }
+
     pub fn as_str(&self) -> &str {
         let n = self.0[63] as usize;
         std::str::from_utf8(&self.0[..n]).expect("made from a str")
@@ -107,6 +113,8 @@ mod tests {
             assert_eq!(InlineKey::new(s).unwrap().as_str(), s);
         }
         assert!(InlineKey::new(&"x".repeat(64)).is_none());
+        let k = InlineKey::new("ab").unwrap();
+        assert!(k.is("ab") && !k.is("ab\0") && !k.is("a") && !k.is("abc") && !k.is("ba"));
         assert_ne!(InlineKey::new("ab"), InlineKey::new("ab\0"));
     }
 }

@@ -220,14 +220,9 @@ pub fn read_csv(
     visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
 ) -> Result<FileInfo, FileError> {
     let r = open(path, gz, counter)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(r);
+    let mut rdr = crate::csvfast::CsvRecords::new(r);
     let mut rec = csv::ByteRecord::new();
-    let got = rdr
-        .read_byte_record(&mut rec)
-        .map_err(|e| csv_err(path, gz, e))?;
+    let got = rdr.read(&mut rec).map_err(|e| csv_err(path, gz, e))?;
     if !got || (rec.len() == 1 && rec[0].is_empty()) {
         return Err(FileError::new(path, "empty file: no header line"));
     }
@@ -274,7 +269,7 @@ pub fn read_csv(
                     let mut done = false;
                     while batch.len() < BATCH {
                         let mut rec = spare.pop().unwrap_or_default();
-                        match rdr.read_byte_record(&mut rec) {
+                        match rdr.read(&mut rec) {
                             Ok(true) => {}
                             Ok(false) => {
                                 done = true;

@@ -282,8 +282,8 @@ pub struct EventWriter {
 }
 
 enum Cols {
-    Text(Builders),
-    Ids(IdBuilders),
+    Text(Box<Builders>),
+    Ids(Box<IdBuilders>),
 }
 
 /// Every string an id may name, for [`EventWriter::create_interned`]. `names` serves both
@@ -415,7 +415,7 @@ impl Builders {
 
 impl EventWriter {
     pub fn create(path: impl AsRef<Path>) -> Result<Self, TableError> {
-        Self::create_with(path.as_ref(), Cols::Text(Builders::new()))
+        Self::create_with(path.as_ref(), Cols::Text(Box::new(Builders::new())))
     }
 
     /// A writer fed interned ids ([`EventWriter::write_ids`]) instead of strings, for a
@@ -424,7 +424,7 @@ impl EventWriter {
         path: impl AsRef<Path>,
         dictionaries: Dictionaries,
     ) -> Result<Self, TableError> {
-        Self::create_with(path.as_ref(), Cols::Ids(IdBuilders::new(dictionaries)))
+        Self::create_with(path.as_ref(), Cols::Ids(Box::new(IdBuilders::new(dictionaries))))
     }
 
     fn create_with(path: &Path, cols: Cols) -> Result<Self, TableError> {
