@@ -321,12 +321,27 @@ impl SybilInput {
         // detector's hashes of them) do not depend on which form is used.
         let action_id = self.symbol(action);
         let program = program.map(|p| self.symbol(p));
-        let a = Activity::new(wallet, timestamp, action_id, program, amount);
+        self.push_activity(wallet, timestamp, action_id, program, amount, keep_exact);
+        self.add_edges(wallet, timestamp, action, counterparty, amount, asset);
+    }
+
+    /// The activity half of [`SybilInput::add_compact_record`], from symbol ids (a reader
+    /// that memoises ids must intern `action`, then `program`, then the transfer's asset,
+    /// at the rows where `add_compact_record` would, to get the same ids).
+    pub fn push_activity(
+        &mut self,
+        wallet: WalletId,
+        timestamp: i64,
+        action: SymbolId,
+        program: Option<SymbolId>,
+        amount: Option<u128>,
+        keep_exact: bool,
+    ) {
+        let a = Activity::new(wallet, timestamp, action, program, amount);
         self.compact.push(crate::behaviour::Row::of(&a));
         if keep_exact {
             self.activity.push(a);
         }
-        self.add_edges(wallet, timestamp, action, counterparty, amount, asset);
     }
 
     pub fn add_edges(
@@ -341,11 +356,30 @@ impl SybilInput {
         if let Some(to) = counterparty {
             if action == fairdrop_core::actions::TRANSFER {
                 let asset = asset.map(|a| self.symbol(a));
-                self.transfers
-                    .push(Transfer::new(wallet, to, Some(timestamp), amount, asset));
-            } else if to != wallet {
-                self.links.push((wallet, to));
+                self.push_transfer(wallet, to, timestamp, amount, asset);
+            } else {
+                self.push_link(wallet, to);
             }
+        }
+    }
+
+    /// A transfer row's edge (what [`SybilInput::add_edges`] adds for `transfer`).
+    pub fn push_transfer(
+        &mut self,
+        from: WalletId,
+        to: WalletId,
+        timestamp: i64,
+        amount: Option<u128>,
+        asset: Option<SymbolId>,
+    ) {
+        self.transfers
+            .push(Transfer::new(from, to, Some(timestamp), amount, asset));
+    }
+
+    /// Any other action naming a counterparty: a link (none to itself).
+    pub fn push_link(&mut self, from: WalletId, to: WalletId) {
+        if to != from {
+            self.links.push((from, to));
         }
     }
 

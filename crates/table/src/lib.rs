@@ -424,7 +424,10 @@ impl EventWriter {
         path: impl AsRef<Path>,
         dictionaries: Dictionaries,
     ) -> Result<Self, TableError> {
-        Self::create_with(path.as_ref(), Cols::Ids(Box::new(IdBuilders::new(dictionaries))))
+        Self::create_with(
+            path.as_ref(),
+            Cols::Ids(Box::new(IdBuilders::new(dictionaries))),
+        )
     }
 
     fn create_with(path: &Path, cols: Cols) -> Result<Self, TableError> {
@@ -662,6 +665,150 @@ impl EventWriter {
     }
 }
 
+/// A text column read as a dictionary: per row, an index into a table of distinct values.
+/// Within one row group the values are the same table batch after batch (one `Arc`), so a
+/// reader can map each distinct string once ([`DictColumn::same_values`]).
+#[derive(Clone)]
+pub struct DictColumn {
+    keys: arrow_array::Int32Array,
+    values: StringArray,
+}
+
+impl DictColumn {
+    fn from_array(a: &ArrayRef) -> Option<Self> {
+        let d = a
+            .as_any()
+            .downcast_ref::<DictionaryArray<arrow_array::types::Int32Type>>()?;
+        let values = d.values().as_any().downcast_ref::<StringArray>()?.clone();
+        Some(Self {
+            keys: d.keys().clone(),
+            values,
+        })
+    }
+
+    fn new_null(n: usize) -> Self {
+        Self {
+            keys: arrow_array::Int32Array::new_null(n),
+            values: StringArray::from(Vec::<&str>::new()),
+        }
+    }
+
+    /// The value index of row `i`, `None` when the row has no value.
+    pub fn key(&self, i: usize) -> Option<usize> {
+        (!self.keys.is_null(i)).then(|| self.keys.value(i) as usize)
+    }
+
+    /// The distinct values.
+    pub fn values(&self) -> &StringArray {
+        &self.values
+    }
+
+    /// How many distinct values.
+    pub fn n_values(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The value at index `k` (from [`DictColumn::key`]); `None` past the end.
+    pub fn value(&self, k: usize) -> Option<&str> {
+        (k < self.values.len()).then(|| self.values.value(k))
+    }
+
+    /// Whether `other` indexes the very same values (the next batch of one row group).
+    pub fn same_values(&self, other: &DictColumn) -> bool {
+        let (a, b) = (self.values.to_data(), other.values.to_data());
+        a.len() == b.len() && a.offset() == b.offset() && {
+            let (ab, bb) = (a.buffers(), b.buffers());
+            ab.len() == bb.len() && ab.iter().zip(bb).all(|(x, y)| x.as_ptr() == y.as_ptr())
+        }
+    }
+}
+
+/// One batch with the text columns `address`, `action`, `counterparty`, `asset` and
+/// `program` as dictionaries (see [`EventReader::open_dict`]); a column not asked for is all
+/// null.
+pub struct DictBatch {
+    pub timestamp: Int64Array,
+    pub address: DictColumn,
+    pub action: DictColumn,
+    pub counterparty: DictColumn,
+    pub amount: StringArray,
+    pub asset: DictColumn,
+    pub program: DictColumn,
+}
+
+impl DictBatch {
+    /// Row `i`'s amount text.
+    pub fn amount(&self, i: usize) -> Option<&str> {
+        opt(&self.amount, i)
+    }
+    pub fn len(&self) -> usize {
+        self.timestamp.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The columns [`EventReader::open_dict`] reads as dictionaries.
+pub const DICT_COLUMNS: [&str; 5] = ["address", "action", "counterparty", "asset", "program"];
+
+/// Streams [`DictBatch`]es: see [`EventReader::open_dict`].
+pub struct DictReader {
+    path: PathBuf,
+    inner: ParquetRecordBatchReader,
+}
+
+impl Iterator for DictReader {
+    type Item = Result<DictBatch, TableError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = match self.inner.next()? {
+            Ok(b) => b,
+            Err(source) => {
+                return Some(Err(TableError::Arrow {
+                    path: self.path.clone(),
+                    source,
+                }))
+            }
+        };
+        let n = batch.num_rows();
+        let d = |name: &str| -> Option<DictColumn> {
+            match batch.column_by_name(name) {
+                Some(c) => DictColumn::from_array(c),
+                None => Some(DictColumn::new_null(n)),
+            }
+        };
+        let out = (|| {
+            Some(DictBatch {
+                timestamp: match batch.column_by_name("timestamp") {
+                    Some(c) => c.as_any().downcast_ref::<Int64Array>()?.clone(),
+                    None => Int64Array::from(vec![0i64; n]),
+                },
+                address: d("address")?,
+                action: d("action")?,
+                counterparty: d("counterparty")?,
+                amount: match batch.column_by_name("amount") {
+                    Some(c) => c.as_any().downcast_ref::<StringArray>()?.clone(),
+                    None => StringArray::new_null(n),
+                },
+                asset: d("asset")?,
+                program: d("program")?,
+            })
+        })();
+        Some(out.ok_or_else(|| TableError::Schema {
+            path: self.path.clone(),
+            why: "unexpected column types".into(),
+        }))
+    }
+}
+
+impl DictReader {
+    /// Decode on a background thread: see [`EventReader::prefetch`].
+    pub fn prefetch(self, depth: usize) -> Prefetch<DictBatch> {
+        let path = self.path.clone();
+        prefetch(self, path, depth)
+    }
+}
+
 /// One batch of canonical rows, column-wise.
 pub struct EventBatch {
     pub timestamp: Int64Array,
@@ -744,9 +891,43 @@ impl EventReader {
                 path: path.clone(),
                 source,
             })?;
+        check_fields(&path, b.schema())?;
+        let mask = parquet::arrow::ProjectionMask::columns(
+            b.parquet_schema(),
+            columns.iter().copied().filter(|c| COLUMNS.contains(c)),
+        );
+        let inner = b
+            .with_batch_size(BATCH_ROWS)
+            .with_projection(mask)
+            .build()
+            .map_err(|source| TableError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Self { path, inner })
+    }
+
+    /// Fail unless the file holds the canonical columns with their types.
+    fn check_schema(path: &Path) -> Result<(), TableError> {
+        let f = File::open(path).map_err(|source| TableError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let b =
+            ParquetRecordBatchReaderBuilder::try_new(f).map_err(|source| TableError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        check_fields(path, b.schema())
+    }
+}
+
+fn check_fields(path: &Path, have: &SchemaRef) -> Result<(), TableError> {
+    let path = path.to_path_buf();
+    {
         let want = schema();
         for field in want.fields() {
-            match b.schema().field_with_name(field.name()) {
+            match have.field_with_name(field.name()) {
                 Ok(f) if f.data_type() == field.data_type() => {}
                 Ok(f) => {
                     return Err(TableError::Schema {
@@ -767,6 +948,43 @@ impl EventReader {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+impl EventReader {
+    /// Read `columns` with the text columns among [`DICT_COLUMNS`] as dictionaries, decoded
+    /// straight from the file's dictionary pages: no string is copied per row, and a reader
+    /// resolves each distinct value once per row group instead of once per row.
+    pub fn open_dict(path: impl AsRef<Path>, columns: &[&str]) -> Result<DictReader, TableError> {
+        let path = path.as_ref().to_path_buf();
+        Self::check_schema(&path)?;
+        let f = File::open(&path).map_err(|source| TableError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let hint: Vec<Field> = schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                if DICT_COLUMNS.contains(&f.name().as_str()) {
+                    Field::new(
+                        f.name(),
+                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                        f.is_nullable(),
+                    )
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect();
+        let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new()
+            .with_schema(Arc::new(Schema::new(hint)));
+        let pq = |source| TableError::Parquet {
+            path: path.clone(),
+            source,
+        };
+        let b = ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).map_err(pq)?;
         let mask = parquet::arrow::ProjectionMask::columns(
             b.parquet_schema(),
             columns.iter().copied().filter(|c| COLUMNS.contains(c)),
@@ -775,11 +993,8 @@ impl EventReader {
             .with_batch_size(BATCH_ROWS)
             .with_projection(mask)
             .build()
-            .map_err(|source| TableError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(Self { path, inner })
+            .map_err(pq)?;
+        Ok(DictReader { path, inner })
     }
 
     /// Total rows according to the file metadata.
@@ -802,35 +1017,43 @@ impl EventReader {
     /// Decode on a background thread, up to `depth` batches ahead, so decoding overlaps
     /// whatever the caller does with each batch. Dropping the iterator stops the thread.
     pub fn prefetch(self, depth: usize) -> Prefetch {
-        let (send, recv) = std::sync::mpsc::sync_channel(depth.max(1));
         let path = self.path.clone();
-        let spawned = std::thread::Builder::new()
-            .name("events-reader".into())
-            .spawn(move || {
-                for b in self {
-                    if send.send(b).is_err() {
-                        return; // the consumer is gone
-                    }
+        prefetch(self, path, depth)
+    }
+}
+
+fn prefetch<I, T>(it: I, path: PathBuf, depth: usize) -> Prefetch<T>
+where
+    I: Iterator<Item = Result<T, TableError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (send, recv) = std::sync::mpsc::sync_channel(depth.max(1));
+    let spawned = std::thread::Builder::new()
+        .name("events-reader".into())
+        .spawn(move || {
+            for b in it {
+                if send.send(b).is_err() {
+                    return; // the consumer is gone
                 }
-            });
-        match spawned {
-            Ok(_) => Prefetch { recv, failed: None },
-            Err(source) => Prefetch {
-                recv: std::sync::mpsc::sync_channel(1).1,
-                failed: Some(TableError::Io { path, source }),
-            },
-        }
+            }
+        });
+    match spawned {
+        Ok(_) => Prefetch { recv, failed: None },
+        Err(source) => Prefetch {
+            recv: std::sync::mpsc::sync_channel(1).1,
+            failed: Some(TableError::Io { path, source }),
+        },
     }
 }
 
 /// Batches decoded ahead on a background thread: see [`EventReader::prefetch`].
-pub struct Prefetch {
-    recv: std::sync::mpsc::Receiver<Result<EventBatch, TableError>>,
+pub struct Prefetch<T = EventBatch> {
+    recv: std::sync::mpsc::Receiver<Result<T, TableError>>,
     failed: Option<TableError>,
 }
 
-impl Iterator for Prefetch {
-    type Item = Result<EventBatch, TableError>;
+impl<T> Iterator for Prefetch<T> {
+    type Item = Result<T, TableError>;
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(e) = self.failed.take() {
             return Some(Err(e));
@@ -1060,6 +1283,100 @@ mod tests {
         let full = ROW_GROUP_ROWS as i64;
         assert_eq!(groups, vec![full, full, n as i64 - 2 * full]);
         assert!(b[0].contains("counterparty: None") && b[1].contains("aleo1beta"));
+    }
+
+    /// Dictionary batches give the rows the string reader gives, and consecutive batches of
+    /// one row group share their values (what lets a reader map each value once).
+    #[test]
+    fn dict_reader_matches_string_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.parquet");
+        let mut w = EventWriter::create(&p).unwrap();
+        let n = BATCH_ROWS * 3 + 11;
+        for i in 0..n {
+            let a = format!("aleo1w{:05}", i / 7);
+            let cp = (i % 3 != 0).then(|| format!("aleo1c{}", i % 101));
+            let amount = (i % 2 == 0).then(|| (i * 13).to_string());
+            let action = ["transfer", "swap", "vote"][i % 3];
+            let asset = (i % 4 != 0).then_some("credits");
+            w.write_parts(
+                i as i64,
+                "aleo",
+                None,
+                &a,
+                action,
+                cp.as_deref(),
+                amount.as_deref(),
+                asset,
+                None,
+            )
+            .unwrap();
+        }
+        w.finish().unwrap();
+        let cols = [
+            "timestamp",
+            "address",
+            "action",
+            "counterparty",
+            "amount",
+            "asset",
+            "program",
+        ];
+        let mut want = Vec::new();
+        for b in EventReader::open_columns(&p, &cols).unwrap() {
+            let b = b.unwrap();
+            for i in 0..b.len() {
+                let r = b.row(i);
+                want.push(format!(
+                    "{} {} {} {:?} {:?} {:?} {:?}",
+                    r.timestamp, r.address, r.action, r.counterparty, r.amount, r.asset, r.program
+                ));
+            }
+        }
+        let mut got = Vec::new();
+        let mut shared = Vec::new();
+        let mut prev: Option<DictColumn> = None;
+        for b in EventReader::open_dict(&p, &cols).unwrap().prefetch(2) {
+            let b = b.unwrap();
+            let v = |c: &DictColumn, i: usize| c.key(i).map(|k| c.values().value(k).to_string());
+            for i in 0..b.len() {
+                got.push(format!(
+                    "{} {} {} {:?} {:?} {:?} {:?}",
+                    b.timestamp.value(i),
+                    v(&b.address, i).unwrap(),
+                    v(&b.action, i).unwrap(),
+                    v(&b.counterparty, i),
+                    (!b.amount.is_null(i)).then(|| b.amount.value(i)),
+                    v(&b.asset, i),
+                    v(&b.program, i),
+                ));
+            }
+            shared.push(prev.as_ref().is_some_and(|p| p.same_values(&b.action)));
+            prev = Some(b.action.clone());
+        }
+        assert_eq!(want.len(), n);
+        assert_eq!(got, want);
+        // Test row groups hold 1.5 batches, so every batch spans two dictionaries and gets
+        // its own values: none may claim to share.
+        assert!(shared.iter().all(|s| !s), "{shared:?}");
+
+        // Batches cut from one dictionary share; equal but separate values do not.
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["a", "b"]));
+        let dict = |keys: Vec<i32>, v: &ArrayRef| -> ArrayRef {
+            Arc::new(
+                DictionaryArray::<arrow_array::types::Int32Type>::try_new(
+                    arrow_array::Int32Array::from(keys),
+                    v.clone(),
+                )
+                .unwrap(),
+            )
+        };
+        let a = DictColumn::from_array(&dict(vec![0, 1], &values)).unwrap();
+        let b = DictColumn::from_array(&dict(vec![1, 1, 0], &values)).unwrap();
+        let other: ArrayRef = Arc::new(StringArray::from(vec!["a", "b"]));
+        let c = DictColumn::from_array(&dict(vec![0], &other)).unwrap();
+        assert!(a.same_values(&b) && !a.same_values(&c));
+        assert_eq!((b.key(0), b.values().value(1)), (Some(1), "b"));
     }
 
     #[test]
