@@ -13,7 +13,7 @@ use fairdrop_policy::campaign::Campaign;
 use fairdrop_policy::score::Reason;
 use fairdrop_sybil::detect::{detect, Appeals, Config};
 use fairdrop_sybil::input::{FxMap, SybilInput};
-use fairdrop_table::EventReader;
+use fairdrop_table::{DictMemo, EventReader};
 
 use crate::{RunError, WalletState};
 
@@ -137,12 +137,12 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
     let transfer = fairdrop_core::actions::TRANSFER;
     let mut last: Option<(String, (u32, bool))> = None;
     let mut last_key: Option<usize> = None;
-    let mut addresses = Memo::<()>::default();
-    let mut counterparties = Memo::<u32>::default();
+    let mut addresses = DictMemo::<()>::default();
+    let mut counterparties = DictMemo::<u32>::default();
     // Per action: (symbol id once interned, is `transfer`, keeps exact rows).
-    let mut actions = Memo::<(Option<u32>, bool, bool)>::default();
-    let mut assets = Memo::<u32>::default();
-    let mut programs = Memo::<u32>::default();
+    let mut actions = DictMemo::<(Option<u32>, bool, bool)>::default();
+    let mut assets = DictMemo::<u32>::default();
+    let mut programs = DictMemo::<u32>::default();
     for b in EventReader::open_dict(events, &COLUMNS)?.prefetch(2) {
         let b = b?;
         if addresses.start(&b.address) {
@@ -234,48 +234,7 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
     Ok(Read { input, cache })
 }
 
-/// Resolved values of one dictionary column, by value index, while batches keep the same
-/// dictionary (one row group); `start` resets it when the dictionary changes.
-struct Memo<T: Copy> {
-    col: Option<fairdrop_table::DictColumn>,
-    ids: Vec<Option<T>>,
-}
-
-impl<T: Copy> Default for Memo<T> {
-    fn default() -> Self {
-        Self {
-            col: None,
-            ids: Vec::new(),
-        }
-    }
-}
-
-impl<T: Copy> Memo<T> {
-    /// Use `c`'s dictionary; true when it is a new one (everything unresolved again).
-    fn start(&mut self, c: &fairdrop_table::DictColumn) -> bool {
-        if self.col.as_ref().is_some_and(|p| p.same_values(c)) {
-            return false;
-        }
-        self.ids.clear();
-        self.ids.resize(c.n_values(), None);
-        self.col = Some(c.clone());
-        true
-    }
-    fn get(&self, k: usize) -> Option<T> {
-        self.ids.get(k).copied().flatten()
-    }
-    fn set(&mut self, k: usize, v: T) {
-        if let Some(x) = self.ids.get_mut(k) {
-            *x = Some(v);
-        }
-    }
-    /// The string at value index `k` ("" if out of range, which a valid file never has).
-    fn value(&self, k: usize) -> &str {
-        self.col.as_ref().and_then(|c| c.value(k)).unwrap_or("")
-    }
-}
-
-fn symbol_of(input: &mut SybilInput, m: &mut Memo<u32>, k: usize) -> u32 {
+fn symbol_of(input: &mut SybilInput, m: &mut DictMemo<u32>, k: usize) -> u32 {
     match m.get(k) {
         Some(id) => id,
         None => {

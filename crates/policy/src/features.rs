@@ -13,7 +13,7 @@ use std::path::Path;
 use fairdrop_core::actions::BUILTIN;
 use fairdrop_core::hash::{FxMap, FxSet, InlineKey};
 use fairdrop_core::steps::{steps_of, STEPS};
-use fairdrop_table::{EventReader, TableError};
+use fairdrop_table::{DictMemo, EventReader, TableError};
 
 /// Type of a feature as seen by policy expressions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,65 +263,96 @@ const PASS2_COLUMNS: [&str; 7] = [
 ];
 
 /// What each wallet received, by address: inline keys (one table slot a lookup, no heap key
-/// to follow), with a map for the odd string too long to inline.
+/// to follow), with a map for the odd string too long to inline; the records in one vector,
+/// so a reader can hold a wallet's slot.
 #[derive(Default)]
 struct IncomingMap {
-    short: FxMap<InlineKey, Incoming>,
-    long: FxMap<String, Incoming>,
+    short: FxMap<InlineKey, u32>,
+    long: FxMap<String, u32>,
+    slots: Vec<Incoming>,
 }
 
 impl IncomingMap {
-    fn entry(&mut self, address: &str) -> &mut Incoming {
-        let fresh = || Incoming {
-            first_ts: i64::MAX,
-            last_ts: i64::MIN,
-            ..Default::default()
+    /// The slot of `address`, made empty on first sight.
+    fn slot(&mut self, address: &str) -> u32 {
+        let next = self.slots.len() as u32;
+        let i = match InlineKey::new(address) {
+            Some(k) => *self.short.entry(k).or_insert(next),
+            None => *self.long.entry(address.to_string()).or_insert(next),
         };
-        match InlineKey::new(address) {
-            Some(k) => self.short.entry(k).or_insert_with(fresh),
-            None => self.long.entry(address.to_string()).or_insert_with(fresh),
+        if i == next {
+            self.slots.push(Incoming {
+                first_ts: i64::MAX,
+                last_ts: i64::MIN,
+                ..Default::default()
+            });
         }
+        i
     }
     fn get(&self, address: &str) -> Option<&Incoming> {
-        match InlineKey::new(address) {
+        let i = match InlineKey::new(address) {
             Some(k) => self.short.get(&k),
             None => self.long.get(address),
-        }
+        };
+        i.map(|&i| &self.slots[i as usize])
     }
 }
 
-/// Pass 1: what each wallet received.
+/// Pass 1: what each wallet received. Text columns come as dictionaries: whether an action
+/// is `transfer`, and a counterparty's slot, are worked out once per distinct value and row
+/// group rather than per row (the per-row lookups of counterparties, in a table of every
+/// wallet, and the decoding of strings were most of this pass).
 fn incoming_pass(
     events: &Path,
     p: &FeatureParams,
     only: Option<&str>,
 ) -> Result<IncomingMap, TableError> {
+    const SKIP: u32 = u32::MAX;
     let in_window = |t: i64| t >= p.window_start && t <= p.snapshot;
     let mut incoming = IncomingMap::default();
-    for b in EventReader::open_columns(events, &PASS1_COLUMNS)? {
+    let mut transfer = DictMemo::<bool>::default();
+    let mut slots = DictMemo::<u32>::default();
+    for b in EventReader::open_dict(events, &PASS1_COLUMNS)? {
         let b = b?;
+        transfer.start(&b.action);
+        slots.start(&b.counterparty);
         for i in 0..b.len() {
-            let r = b.row(i);
-            if r.action != "transfer" || !in_window(r.timestamp) {
+            let ts = b.timestamp.value(i);
+            let Some(ak) = b.action.key(i) else { continue };
+            if !transfer.resolve(ak, |a| a == "transfer") || !in_window(ts) {
                 continue;
             }
-            let Some(cp) = r.counterparty else { continue };
-            if only.is_some_and(|o| o != cp) {
+            let Some(ck) = b.counterparty.key(i) else {
+                continue;
+            };
+            let slot = slots.resolve(ck, |cp| {
+                if only.is_some_and(|o| o != cp) {
+                    SKIP
+                } else {
+                    incoming.slot(cp)
+                }
+            });
+            if slot == SKIP {
                 continue;
             }
-            let amt: u128 = r.amount.and_then(|a| a.parse().ok()).unwrap_or(0);
-            let e = incoming.entry(cp);
-            if r.timestamp < e.first_ts
-                || (r.timestamp == e.first_ts && r.address < e.funder.as_str())
-            {
-                e.first_ts = r.timestamp;
-                e.funder.clear();
-                e.funder.push_str(r.address);
+            let amt: u128 = b.amount(i).and_then(|a| a.parse().ok()).unwrap_or(0);
+            let e = &mut incoming.slots[slot as usize];
+            if ts <= e.first_ts {
+                let address = b
+                    .address
+                    .key(i)
+                    .and_then(|k| b.address.value(k))
+                    .unwrap_or("");
+                if ts < e.first_ts || address < e.funder.as_str() {
+                    e.first_ts = ts;
+                    e.funder.clear();
+                    e.funder.push_str(address);
+                }
             }
-            e.last_ts = e.last_ts.max(r.timestamp);
+            e.last_ts = e.last_ts.max(ts);
             e.count += 1;
             e.volume = e.volume.saturating_add(amt);
-            e.weighted += amt as i128 * (p.snapshot - r.timestamp) as i128;
+            e.weighted += amt as i128 * (p.snapshot - ts) as i128;
         }
     }
     Ok(incoming)

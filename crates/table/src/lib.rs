@@ -439,8 +439,12 @@ impl EventWriter {
         let pb = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_column_dictionary_enabled(ColumnPath::from("tx_id"), false)
-            .set_column_dictionary_page_size_limit(ColumnPath::from("address"), 8 << 20)
-            .set_column_dictionary_page_size_limit(ColumnPath::from("counterparty"), 8 << 20)
+            // Room for every distinct address of a row group (at most 2^20 of at most 63
+            // bytes), so these columns never fall back to plain pages: readers that take the
+            // dictionaries (the sybil stage, the transfers pass) resolve each value once per
+            // row group, and a fallback would make them hash every row to rebuild one.
+            .set_column_dictionary_page_size_limit(ColumnPath::from("address"), 64 << 20)
+            .set_column_dictionary_page_size_limit(ColumnPath::from("counterparty"), 64 << 20)
             // tx_ids are random hex: Snappy saves only the length prefixes (a tenth of the
             // column) and was the costliest step of encoding.
             .set_column_compression(ColumnPath::from("tx_id"), Compression::UNCOMPRESSED)
@@ -720,6 +724,57 @@ impl DictColumn {
             let (ab, bb) = (a.buffers(), b.buffers());
             ab.len() == bb.len() && ab.iter().zip(bb).all(|(x, y)| x.as_ptr() == y.as_ptr())
         }
+    }
+}
+
+/// Values resolved from one dictionary column, by value index, while batches keep the same
+/// dictionary (one row group); `start` resets it when the dictionary changes. Resolve lazily,
+/// at the row where a value is first needed, and the order of resolution is the rows' order.
+pub struct DictMemo<T: Copy> {
+    col: Option<DictColumn>,
+    ids: Vec<Option<T>>,
+}
+
+impl<T: Copy> Default for DictMemo<T> {
+    fn default() -> Self {
+        Self {
+            col: None,
+            ids: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> DictMemo<T> {
+    /// Use `c`'s dictionary; true when it is a new one (everything unresolved again).
+    pub fn start(&mut self, c: &DictColumn) -> bool {
+        if self.col.as_ref().is_some_and(|p| p.same_values(c)) {
+            return false;
+        }
+        self.ids.clear();
+        self.ids.resize(c.n_values(), None);
+        self.col = Some(c.clone());
+        true
+    }
+    pub fn get(&self, k: usize) -> Option<T> {
+        self.ids.get(k).copied().flatten()
+    }
+    pub fn set(&mut self, k: usize, v: T) {
+        if let Some(x) = self.ids.get_mut(k) {
+            *x = Some(v);
+        }
+    }
+    /// The string at value index `k` ("" if out of range, which a valid file never has).
+    pub fn value(&self, k: usize) -> &str {
+        self.col.as_ref().and_then(|c| c.value(k)).unwrap_or("")
+    }
+    /// The value for index `k`, computed by `f` from its string the first time.
+    pub fn resolve(&mut self, k: usize, f: impl FnOnce(&str) -> T) -> T {
+        if let Some(v) = self.get(k) {
+            return v;
+        }
+        let v = f(self.value(k));
+        self.set(k, v);
+        v
     }
 }
 
