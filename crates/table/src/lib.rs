@@ -448,6 +448,8 @@ impl EventWriter {
             // tx_ids are random hex: Snappy saves only the length prefixes (a tenth of the
             // column) and was the costliest step of encoding.
             .set_column_compression(ColumnPath::from("tx_id"), Compression::UNCOMPRESSED)
+            .set_column_compression(ColumnPath::from("address"), Compression::UNCOMPRESSED)
+            .set_column_compression(ColumnPath::from("counterparty"), Compression::UNCOMPRESSED)
             .set_created_by(format!("fairdrop {}", env!("CARGO_PKG_VERSION")));
         // Min/max statistics only where a reader can prune by them: the file is sorted by
         // address (then time). On the other text columns they cost a string comparison per
