@@ -47,6 +47,9 @@ pub struct IngestOptions {
     pub batch_rows: usize,
     /// Show a progress bar (only when stderr is a terminal).
     pub progress: bool,
+    /// Record the sha256 of each CSV / JSONL input as it is read (`InputSummary::sha256`):
+    /// what a run's manifest needs, without reading the files a second time.
+    pub hash_inputs: bool,
 }
 
 impl Default for IngestOptions {
@@ -54,6 +57,7 @@ impl Default for IngestOptions {
         Self {
             batch_rows: 1_000_000,
             progress: true,
+            hash_inputs: false,
         }
     }
 }
@@ -86,6 +90,10 @@ pub struct InputSummary {
     pub duplicates: u64,
     pub quarantined: u64,
     pub ignored_columns: Vec<String>,
+    /// sha256 (hex) of the file's bytes as read, when `IngestOptions::hash_inputs` asked for
+    /// it and the format is read as a stream (CSV, JSONL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// What `ingest-summary.json` holds. `rows_read = accepted + duplicates + quarantined`.
@@ -295,9 +303,15 @@ pub fn ingest(
                 None => Ok(()),
             }
         };
+        let digest = (opts.hash_inputs && fmt != Format::Parquet)
+            .then(|| Arc::new(std::sync::Mutex::new(None)));
+        let tap = source::Tap {
+            counter: counter.clone(),
+            digest: digest.clone(),
+        };
         let info = match fmt {
-            Format::Csv => source::read_csv(path, gz, counter.clone(), &mut visit),
-            Format::Jsonl => source::read_jsonl(path, gz, counter.clone(), &mut visit),
+            Format::Csv => source::read_csv(path, gz, tap, &mut visit),
+            Format::Jsonl => source::read_jsonl(path, gz, tap, &mut visit),
             Format::Parquet => source::read_parquet(path, counter.clone(), &mut visit),
         };
         if let Some(e) = out_err {
@@ -305,6 +319,7 @@ pub fn ingest(
         }
         let info = info?;
         isum.ignored_columns = info.ignored_columns;
+        isum.sha256 = digest.and_then(|d| d.lock().unwrap_or_else(|p| p.into_inner()).take());
         summary.rows_read += isum.rows_read;
         summary.quarantined += isum.quarantined;
         summary.inputs.push(isum);

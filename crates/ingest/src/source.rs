@@ -11,7 +11,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
@@ -109,25 +111,47 @@ pub fn detect(path: &Path) -> Result<(Format, bool), FileError> {
     Ok((fmt, gz))
 }
 
-/// Counts bytes read from the underlying file (for the progress bar).
+/// Where a reader reports the bytes it takes from a file: the progress counter and, when
+/// `digest` is given, the sha256 of the file's bytes (hex), stored there once the file has been
+/// read to its end (so it is the hash of exactly what was ingested; a file not read to its end
+/// leaves it empty).
+#[derive(Clone, Default)]
+pub struct Tap {
+    pub counter: Arc<AtomicU64>,
+    pub digest: Option<Arc<Mutex<Option<String>>>>,
+}
+
+/// Counts (and optionally hashes) bytes read from the underlying file.
 pub struct Counting<R> {
     inner: R,
     counter: Arc<AtomicU64>,
+    hash: Option<(Sha256, Arc<Mutex<Option<String>>>)>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some((h, _)) = &mut self.hash {
+            if n > 0 {
+                h.update(&buf[..n]);
+            } else if !buf.is_empty() {
+                if let Some((h, slot)) = self.hash.take() {
+                    let hex = hex::encode(h.finalize());
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(hex);
+                }
+            }
+        }
         Ok(n)
     }
 }
 
-fn open(path: &Path, gz: bool, counter: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>, FileError> {
+fn open(path: &Path, gz: bool, tap: Tap) -> Result<Box<dyn Read + Send>, FileError> {
     let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
     let c = Counting {
         inner: BufReader::with_capacity(1 << 20, f),
-        counter,
+        counter: tap.counter,
+        hash: tap.digest.map(|slot| (Sha256::new(), slot)),
     };
     Ok(if gz {
         Box::new(flate2::read::MultiGzDecoder::new(c))
@@ -216,10 +240,10 @@ fn escape_bytes(b: &[u8]) -> String {
 pub fn read_csv(
     path: &Path,
     gz: bool,
-    counter: Arc<AtomicU64>,
+    tap: Tap,
     visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
 ) -> Result<FileInfo, FileError> {
-    let r = open(path, gz, counter)?;
+    let r = open(path, gz, tap)?;
     let mut rdr = crate::csvfast::CsvRecords::new(r);
     let mut rec = csv::ByteRecord::new();
     let got = rdr.read(&mut rec).map_err(|e| csv_err(path, gz, e))?;
@@ -397,10 +421,10 @@ fn csv_err(path: &Path, gz: bool, e: csv::Error) -> FileError {
 pub fn read_jsonl(
     path: &Path,
     gz: bool,
-    counter: Arc<AtomicU64>,
+    tap: Tap,
     visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
 ) -> Result<FileInfo, FileError> {
-    let mut r = BufReader::with_capacity(1 << 20, open(path, gz, counter)?);
+    let mut r = BufReader::with_capacity(1 << 20, open(path, gz, tap)?);
     let mut buf = Vec::with_capacity(1024);
     let mut line = 0u64;
     let mut any = false;

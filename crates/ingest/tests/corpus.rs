@@ -13,6 +13,7 @@ fn opts() -> IngestOptions {
     IngestOptions {
         batch_rows: 1000,
         progress: false,
+        hash_inputs: false,
     }
 }
 

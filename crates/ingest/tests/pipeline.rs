@@ -119,6 +119,7 @@ fn sorted_by_address_then_time_and_deduplicated() {
         &IngestOptions {
             batch_rows: 1_000_000,
             progress: false,
+            hash_inputs: false,
         },
     )
     .unwrap();
@@ -152,6 +153,7 @@ fn spilled_runs_give_the_same_bytes_as_in_memory() {
         &IngestOptions {
             batch_rows: 1_000_000,
             progress: false,
+            hash_inputs: false,
         },
     )
     .unwrap();
@@ -161,6 +163,7 @@ fn spilled_runs_give_the_same_bytes_as_in_memory() {
         &IngestOptions {
             batch_rows: 13,
             progress: false,
+            hash_inputs: false,
         },
     )
     .unwrap();
@@ -170,6 +173,7 @@ fn spilled_runs_give_the_same_bytes_as_in_memory() {
         &IngestOptions {
             batch_rows: 1_000_000,
             progress: false,
+            hash_inputs: false,
         },
     )
     .unwrap();
@@ -201,6 +205,7 @@ fn csv_and_gzipped_jsonl_agree() {
     let o = IngestOptions {
         batch_rows: 100,
         progress: false,
+        hash_inputs: false,
     };
     ingest(&[d.path().join("a.csv")], &d.path().join("a"), &o).unwrap();
     ingest(&[d.path().join("b.jsonl.gz")], &d.path().join("b"), &o).unwrap();
@@ -225,6 +230,7 @@ fn own_output_reads_back_as_input() {
     let o = IngestOptions {
         batch_rows: 100,
         progress: false,
+        hash_inputs: false,
     };
     ingest(&[d.path().join("a.csv")], &d.path().join("a"), &o).unwrap();
     let s = ingest(
@@ -250,6 +256,42 @@ proptest::proptest! {
         if ext == 1 { bytes.clear(); }
         bytes.extend(body);
         std::fs::write(d.path().join(name), &bytes).unwrap();
-        let _ = ingest(&[d.path().join(name)], &d.path().join("out"), &IngestOptions { batch_rows: 3, progress: false });
+        let _ = ingest(&[d.path().join(name)], &d.path().join("out"), &IngestOptions { batch_rows: 3, progress: false, hash_inputs: false });
     }
+}
+
+/// With `hash_inputs`, each CSV / JSONL input's sha256 is of its bytes as stored (gzip: the
+/// compressed file), recorded in the summary; Parquet inputs and runs without the option
+/// record none.
+#[test]
+fn inputs_hashed_as_read() {
+    use sha2::{Digest, Sha256};
+    let d = tempfile::tempdir().unwrap();
+    write_csv(&d.path().join("a.csv"), &rows(), 0);
+    write_jsonl(&d.path().join("b.jsonl.gz"), &rows());
+    let sha = |p: &Path| hex::encode(Sha256::digest(std::fs::read(p).unwrap()));
+    let mut o = IngestOptions {
+        batch_rows: 100,
+        progress: false,
+        hash_inputs: true,
+    };
+    let inputs = [d.path().join("a.csv"), d.path().join("b.jsonl.gz")];
+    let s = ingest(&inputs, &d.path().join("a"), &o).unwrap();
+    let got: Vec<Option<String>> = s.inputs.iter().map(|i| i.sha256.clone()).collect();
+    assert_eq!(got, vec![Some(sha(&inputs[0])), Some(sha(&inputs[1]))]);
+    let json = std::fs::read_to_string(d.path().join("a/ingest-summary.json")).unwrap();
+    assert!(json.contains(&sha(&inputs[0])), "{json}");
+    // Parquet is not read as a stream: no hash.
+    let s = ingest(
+        &[d.path().join("a/events.parquet")],
+        &d.path().join("p"),
+        &o,
+    )
+    .unwrap();
+    assert_eq!(s.inputs[0].sha256, None);
+    o.hash_inputs = false;
+    let s = ingest(&inputs, &d.path().join("b"), &o).unwrap();
+    assert!(s.inputs.iter().all(|i| i.sha256.is_none()));
+    let json = std::fs::read_to_string(d.path().join("b/ingest-summary.json")).unwrap();
+    assert!(!json.contains("sha256"), "{json}");
 }

@@ -227,10 +227,26 @@ pub fn input_files(c: &Campaign) -> Vec<std::path::PathBuf> {
 /// sha256 of each input file (see [`input_files`]), as the manifest records them. A run
 /// computes this on a background thread while the stages run.
 pub fn hash_inputs(c: &Campaign) -> Result<BTreeMap<String, String>, RunError> {
+    hash_inputs_but(c, &[])
+}
+
+/// The manifest's name for an input file.
+pub fn input_key(c: &Campaign, p: &Path) -> String {
+    p.strip_prefix(&c.base).unwrap_or(p).display().to_string()
+}
+
+/// [`hash_inputs`] without the files in `skip` (hashed elsewhere: ingest hashes the CSV and
+/// JSONL event files as it reads them).
+pub fn hash_inputs_but(
+    c: &Campaign,
+    skip: &[std::path::PathBuf],
+) -> Result<BTreeMap<String, String>, RunError> {
     let mut inputs = BTreeMap::new();
     for p in input_files(c) {
-        let rel = p.strip_prefix(&c.base).unwrap_or(&p).display().to_string();
-        inputs.insert(rel, sha256_file(&p).map_err(merr)?);
+        if skip.contains(&p) {
+            continue;
+        }
+        inputs.insert(input_key(c, &p), sha256_file(&p).map_err(merr)?);
     }
     Ok(inputs)
 }

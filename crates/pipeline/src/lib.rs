@@ -130,17 +130,35 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
             "inputs.events is empty: nothing to score".into(),
         ));
     }
-    // The manifest's input hashes are computed beside the stages, not after them.
+    // The manifest's input hashes are computed beside the stages, not after them: ingest
+    // hashes the event files it reads as a stream (CSV, JSONL) while reading them; a thread
+    // hashes the rest (Parquet events, hub and exclusion lists).
+    let streamed: Vec<std::path::PathBuf> = c
+        .events
+        .iter()
+        .filter(|p| {
+            matches!(
+                fairdrop_ingest::source::detect(p),
+                Ok((
+                    fairdrop_ingest::Format::Csv | fairdrop_ingest::Format::Jsonl,
+                    _
+                ))
+            )
+        })
+        .cloned()
+        .collect();
     let input_hashes = {
         let c = c.clone();
+        let skip = streamed.clone();
         std::thread::Builder::new()
             .name("hash-inputs".into())
-            .spawn(move || commit::hash_inputs(&c))
+            .spawn(move || commit::hash_inputs_but(&c, &skip))
             .map_err(io(&out))?
     };
     let ingest_dir = dir.path().join("ingest");
     let mut iopts = fairdrop_ingest::IngestOptions {
         progress: opts.progress,
+        hash_inputs: true,
         ..Default::default()
     };
     if let Some(b) = opts.batch_rows {
@@ -150,6 +168,18 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     summary.rows_read = isum.rows_read;
     summary.rows_accepted = isum.accepted;
     summary.rows_quarantined = isum.quarantined;
+    let mut streamed_hashes = std::collections::BTreeMap::new();
+    for (p, s) in c.events.iter().zip(&isum.inputs) {
+        if streamed.contains(p) {
+            let h = match &s.sha256 {
+                Some(h) => h.clone(),
+                // Not read to its end (cannot happen for a finished ingest): hash it here.
+                None => fairdrop_merkle::manifest::sha256_file(p)
+                    .map_err(|e| RunError::Commit(format!("{}: {e}", p.display())))?,
+            };
+            streamed_hashes.insert(commit::input_key(c, p), h);
+        }
+    }
     lap("ingest", &mut summary);
 
     // 2. Features + score, streaming; beside it (3a) the sybil stage reads the same events
@@ -261,9 +291,10 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let roots = roots?;
     written?;
     commit::write_campaign_json(c, dir.path())?;
-    let inputs = input_hashes
+    let mut inputs = input_hashes
         .join()
         .unwrap_or_else(|_| Err(RunError::Commit("hashing the inputs panicked".into())))?;
+    inputs.extend(streamed_hashes);
     let m = commit::manifest(c, roots, inputs, &summary, dir.path())?;
     summary.roots = m.roots.clone();
     summary.signed = m.signature.is_some();

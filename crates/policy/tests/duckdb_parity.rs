@@ -108,6 +108,7 @@ fn world(dir: &Path) -> std::path::PathBuf {
         &fairdrop_ingest::IngestOptions {
             batch_rows: 1 << 20,
             progress: false,
+            hash_inputs: false,
         },
     )
     .unwrap();

@@ -37,6 +37,7 @@ pub fn run(a: Args) -> Result<()> {
     let opts = IngestOptions {
         batch_rows: a.batch_rows,
         progress: !a.quiet,
+        hash_inputs: false,
     };
     let t = std::time::Instant::now();
     let s = match ingest(&a.inputs, &a.out, &opts) {
