@@ -649,14 +649,21 @@ pub fn read_parquet(
         .build()
         .map_err(|e| FileError::new(path, e.to_string()))?;
     let per_row = size / groups.iter().sum::<u64>().max(1);
-    // Decoding runs on its own thread, a couple of batches ahead of validation.
+    // Decoding runs on its own thread, a couple of batches ahead of validation; that thread
+    // also runs the field rules (`CheckedRow::precheck`), leaving address lookups to the
+    // validating one.
     let (send, batches) = std::sync::mpsc::sync_channel(2);
+    let map_ref = &map;
     std::thread::scope(|scope| -> Result<(), FileError> {
         std::thread::Builder::new()
             .name("parquet-reader".into())
             .spawn_scoped(scope, move || {
                 for b in reader {
-                    if send.send(b).is_err() {
+                    let pre = match &b {
+                        Ok(batch) => prechecks(path, map_ref, batch),
+                        Err(_) => Vec::new(),
+                    };
+                    if send.send((b, pre)).is_err() {
                         return; // validation stopped
                     }
                 }
@@ -667,6 +674,45 @@ pub fn read_parquet(
     Ok(info)
 }
 
+/// The columns of a batch by canonical name (`Col::Absent` where the file has none).
+fn columns(
+    path: &Path,
+    map: &HashMap<&'static str, usize>,
+    batch: &arrow_array::RecordBatch,
+) -> Result<Vec<Col>, FileError> {
+    KNOWN
+        .iter()
+        .map(|k| match map.get(k) {
+            Some(i) => classify(path, k, batch.column(*i).clone()),
+            None => Ok(Col::Absent),
+        })
+        .collect()
+}
+
+/// `CheckedRow::precheck` of every row (empty when a column has a wrong type: validation
+/// reports that).
+fn prechecks(
+    path: &Path,
+    map: &HashMap<&'static str, usize>,
+    batch: &arrow_array::RecordBatch,
+) -> Vec<Option<fairdrop_core::Prechecked>> {
+    let Ok(cols) = columns(path, map, batch) else {
+        return Vec::new();
+    };
+    (0..batch.num_rows())
+        .map(|i| {
+            let vals: [Option<Cow<'_, str>>; 9] = std::array::from_fn(|k| cell(&cols[k], i));
+            let v: [Option<&str>; 9] = std::array::from_fn(|k| vals[k].as_deref());
+            CheckedRow::precheck(&fields_from(v)).ok()
+        })
+        .collect()
+}
+
+type Decoded = (
+    Result<arrow_array::RecordBatch, arrow_schema::ArrowError>,
+    Vec<Option<fairdrop_core::Prechecked>>,
+);
+
 /// Validate decoded batches as they arrive (row positions as row group and row).
 fn read_batches(
     path: &Path,
@@ -674,21 +720,15 @@ fn read_batches(
     groups: &[u64],
     per_row: u64,
     counter: &AtomicU64,
-    batches: std::sync::mpsc::Receiver<Result<arrow_array::RecordBatch, arrow_schema::ArrowError>>,
+    batches: std::sync::mpsc::Receiver<Decoded>,
     visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
 ) -> Result<(), FileError> {
     let (mut group_v, mut in_group_v) = (0usize, 0u64);
     let (group, in_group) = (&mut group_v, &mut in_group_v);
-    for batch in batches {
+    for (batch, pre) in batches {
         let batch =
             batch.map_err(|e| FileError::new(path, format!("corrupt Parquet data: {e}")))?;
-        let cols: Vec<Col> = KNOWN
-            .iter()
-            .map(|k| match map.get(k) {
-                Some(i) => classify(path, k, batch.column(*i).clone()),
-                None => Ok(Col::Absent),
-            })
-            .collect::<Result<_, _>>()?;
+        let cols = columns(path, map, &batch)?;
         for i in 0..batch.num_rows() {
             while *group < groups.len() && *in_group >= groups[*group] {
                 *group += 1;
@@ -712,7 +752,7 @@ fn read_batches(
                 },
                 fields: Ok(fields_from(v)),
                 raw: &raw,
-                pre: None,
+                pre: pre.get(i).copied().flatten(),
             })?;
             *in_group += 1;
         }
