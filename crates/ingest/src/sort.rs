@@ -38,33 +38,13 @@ pub struct Interner {
     last: Option<([u8; 32], usize, u32)>,
 }
 
-/// Whether `s` equals the first `s.len()` bytes of `held` (`s` at most 32 bytes), by 8-byte
-/// words: no call into libc's memcmp for a few bytes, four times a row.
-#[inline]
-fn same_prefix(held: &[u8; 32], s: &[u8]) -> bool {
-    let n = s.len();
-    if n < 8 {
-        return s.iter().zip(held).all(|(a, b)| a == b);
-    }
-    let word = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-    let mut i = 0;
-    while i + 8 <= n {
-        if word(s, i) != word(held, i) {
-            return false;
-        }
-        i += 8;
-    }
-    // The tail, as the last 8 bytes (overlapping what was compared).
-    i == n || word(s, n - 8) == word(held, n - 8)
-}
-
 impl Interner {
     pub fn intern(&mut self, s: &str) -> u32 {
         // Consecutive rows often repeat a value (one wallet's chain, asset, program): compare
         // with the last one, held inline.
         let b = s.as_bytes();
         if let Some((held, len, id)) = &self.last {
-            if *len == b.len() && same_prefix(held, b) {
+            if *len == b.len() && fairdrop_core::hash::eq_prefix(held, b) {
                 return *id;
             }
         }
