@@ -15,8 +15,6 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use crate::csvfast::Seen;
-
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef};
@@ -123,39 +121,26 @@ pub struct Tap {
     pub digest: Option<Arc<Mutex<Option<String>>>>,
 }
 
-impl Tap {
-    /// The observer that counts the bytes taken from a file, hashes them when asked, and
-    /// stores the hash at the end.
-    fn seen(self) -> Seen {
-        let counter = self.counter;
-        let mut hash = self.digest.map(|slot| (Sha256::new(), slot));
-        Box::new(move |chunk: &[u8]| {
-            if chunk.is_empty() {
-                if let Some((h, slot)) = hash.take() {
-                    let hex = hex::encode(h.finalize());
-                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(hex);
-                }
-                return;
-            }
-            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            if let Some((h, _)) = &mut hash {
-                h.update(chunk);
-            }
-        })
-    }
-}
-
-/// Reports the bytes read from the underlying file to a [`Tap`]'s observer.
+/// Counts (and optionally hashes) bytes read from the underlying file.
 pub struct Counting<R> {
     inner: R,
-    seen: Seen,
+    counter: Arc<AtomicU64>,
+    hash: Option<(Sha256, Arc<Mutex<Option<String>>>)>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if n > 0 || !buf.is_empty() {
-            (self.seen)(&buf[..n]);
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some((h, _)) = &mut self.hash {
+            if n > 0 {
+                h.update(&buf[..n]);
+            } else if !buf.is_empty() {
+                if let Some((h, slot)) = self.hash.take() {
+                    let hex = hex::encode(h.finalize());
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(hex);
+                }
+            }
         }
         Ok(n)
     }
@@ -165,55 +150,14 @@ fn open(path: &Path, gz: bool, tap: Tap) -> Result<Box<dyn Read + Send>, FileErr
     let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
     let c = Counting {
         inner: BufReader::with_capacity(1 << 20, f),
-        seen: tap.seen(),
+        counter: tap.counter,
+        hash: tap.digest.map(|slot| (Sha256::new(), slot)),
     };
     Ok(if gz {
         Box::new(flate2::read::MultiGzDecoder::new(c))
     } else {
         Box::new(c)
     })
-}
-
-/// A file mapped read-only.
-struct MappedFile(memmap2::Mmap);
-
-impl crate::csvfast::Bytes for MappedFile {
-    fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-    fn release(&self, range: std::ops::Range<usize>) {
-        // SAFETY: the map is shared and read-only, so dropping its pages loses nothing: a
-        // later read of them (there is none) would fault them in again from the file.
-        let _ = unsafe {
-            self.0.unchecked_advise_range(
-                memmap2::UncheckedAdvice::DontNeed,
-                range.start,
-                range.len(),
-            )
-        };
-    }
-}
-
-/// CSV records of a file: a plain regular file is mapped into memory and split in place;
-/// a gzip file, or anything that cannot be mapped (a pipe), is read through a buffer.
-///
-/// A mapped file must not shrink while it is read (another process truncating it would
-/// stop the run with SIGBUS, as with any tool that maps its input, such as ripgrep); the
-/// manifest's hash of the inputs is taken from these same bytes.
-fn open_csv(path: &Path, gz: bool, tap: Tap) -> Result<crate::csvfast::CsvRecords, FileError> {
-    if !gz {
-        let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
-        if f.metadata().is_ok_and(|m| m.is_file() && m.len() > 0) {
-            // SAFETY: the map is only read; see above for a file changed meanwhile.
-            if let Ok(map) = unsafe { memmap2::Mmap::map(&f) } {
-                let _ = map.advise(memmap2::Advice::Sequential);
-                return Ok(crate::csvfast::CsvRecords::mapped(
-                    crate::csvfast::Mapped::new(Arc::new(MappedFile(map)), tap.seen()),
-                ));
-            }
-        }
-    }
-    Ok(crate::csvfast::CsvRecords::new(open(path, gz, tap)?))
 }
 
 fn io_err(path: &Path, gz: bool, e: io::Error) -> FileError {
@@ -299,7 +243,8 @@ pub fn read_csv(
     tap: Tap,
     visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
 ) -> Result<FileInfo, FileError> {
-    let mut rdr = open_csv(path, gz, tap)?;
+    let r = open(path, gz, tap)?;
+    let mut rdr = crate::csvfast::CsvRecords::new(r);
     let mut rec = csv::ByteRecord::new();
     let got = rdr.read(&mut rec).map_err(|e| csv_err(path, gz, e))?;
     if !got || (rec.len() == 1 && rec[0].is_empty()) {
