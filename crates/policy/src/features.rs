@@ -416,27 +416,153 @@ fn extract_filtered(
             }
             Ok(())
         };
+        // Text columns come as dictionaries: each distinct chain, action and program of a row
+        // group is worked out once (what it counts toward, its id), not once per row; a new
+        // wallet is noticed by its address key, and its string compared only when the key
+        // changes.
+        let mut ids = Ids::default();
+        let mut only_memo = DictMemo::<bool>::default();
+        let mut chains = DictMemo::<bool>::default();
+        let mut actions = DictMemo::<ActionInfo>::default();
+        let mut programs = DictMemo::<u32>::default();
         let mut cur: Option<Acc> = None;
-        for b in EventReader::open_columns(events, &PASS2_COLUMNS)?.prefetch(2) {
+        // The address key of `cur` in the current address dictionary.
+        let mut cur_key: Option<usize> = None;
+        for b in EventReader::open_dict(events, &PASS2_COLUMNS)?.prefetch(2) {
             let b = b?;
+            if only_memo.start(&b.address) {
+                cur_key = None;
+            }
+            chains.start(&b.chain);
+            actions.start(&b.action);
+            programs.start(&b.program);
             for i in 0..b.len() {
-                let r = b.row(i);
-                if !in_window(r.timestamp) || only.is_some_and(|o| o != r.address) {
+                let ts = b.timestamp.value(i);
+                if !in_window(ts) {
                     continue;
                 }
-                if cur.as_ref().map(|c| c.address.as_str()) != Some(r.address) {
-                    if let Some(c) = cur.take() {
-                        deliver(Some(c.partial(p)), &mut incoming, &mut pass1, false)?;
+                let ak = b.address.key(i);
+                if let Some(o) = only {
+                    let hit = match ak {
+                        Some(k) => only_memo.resolve(k, |a| a == o),
+                        None => o.is_empty(),
+                    };
+                    if !hit {
+                        continue;
                     }
-                    cur = Some(Acc::new(r.address));
                 }
-                cur.as_mut().expect("set above").add(&r, p);
+                if ak.is_none() || cur_key != ak {
+                    let a = ak.and_then(|k| b.address.value(k)).unwrap_or("");
+                    if cur.as_ref().map(|c| c.address.as_str()) != Some(a) {
+                        if let Some(c) = cur.take() {
+                            deliver(Some(c.partial(p)), &mut incoming, &mut pass1, false)?;
+                        }
+                        cur = Some(Acc::new(a));
+                    }
+                    cur_key = ak;
+                }
+                let aleo = b
+                    .chain
+                    .key(i)
+                    .is_some_and(|k| chains.resolve(k, |c| c == "aleo"));
+                let action = match b.action.key(i) {
+                    Some(k) => actions.resolve(k, |a| ActionInfo::of(a, &mut ids)),
+                    None => ActionInfo::of("", &mut ids),
+                };
+                let program = b
+                    .program
+                    .key(i)
+                    .map(|k| programs.resolve(k, |pg| ids.program(pg)));
+                let cp = b.counterparty.key(i).and_then(|k| b.counterparty.value(k));
+                cur.as_mut().expect("set above").add(
+                    ts,
+                    aleo,
+                    action,
+                    program,
+                    b.amount(i),
+                    cp,
+                    p,
+                );
             }
         }
         let last = cur.take().map(|c| c.partial(p));
         deliver(last, &mut incoming, &mut pass1, true)?;
         Ok(n)
     })
+}
+
+/// Ids of the programs and custom actions met, in order of first appearance (a wallet's
+/// distinct ones are counted as ids).
+#[derive(Default)]
+struct Ids {
+    programs: FxMap<String, u32>,
+    actions: FxMap<String, u32>,
+}
+
+impl Ids {
+    fn id(map: &mut FxMap<String, u32>, s: &str) -> u32 {
+        if let Some(&i) = map.get(s) {
+            return i;
+        }
+        let i = map.len() as u32;
+        map.insert(s.to_string(), i);
+        i
+    }
+    fn program(&mut self, s: &str) -> u32 {
+        Self::id(&mut self.programs, s)
+    }
+}
+
+/// The actions whose rows do more than count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Stake,
+    Unstake,
+    Transfer,
+    BridgeOut,
+    BridgeIn,
+    FaucetClaim,
+    Other,
+}
+
+/// What an action string means for the features, worked out once per distinct value.
+#[derive(Clone, Copy, Debug)]
+struct ActionInfo {
+    /// Index in `BUILTIN`, if built in.
+    builtin: Option<u8>,
+    /// Id among the custom actions (when not built in).
+    custom: u32,
+    kind: Role,
+    /// `steps_of(chain, action)` on the `aleo` chain and on any other (`steps_of` looks at
+    /// the chain only to tell `aleo` from the rest).
+    steps_aleo: u16,
+    steps_other: u16,
+}
+
+impl ActionInfo {
+    fn of(a: &str, ids: &mut Ids) -> Self {
+        let builtin = BUILTIN.iter().position(|b| *b == a).map(|k| k as u8);
+        let kind = match a {
+            "stake" => Role::Stake,
+            "unstake" => Role::Unstake,
+            "transfer" => Role::Transfer,
+            "bridge_out" => Role::BridgeOut,
+            "bridge_in" => Role::BridgeIn,
+            "faucet_claim" => Role::FaucetClaim,
+            _ => Role::Other,
+        };
+        ActionInfo {
+            builtin,
+            custom: if builtin.is_none() {
+                Ids::id(&mut ids.actions, a)
+            } else {
+                0
+            },
+            kind,
+            steps_aleo: steps_of("aleo", a),
+            steps_other: steps_of("", a),
+        }
+    }
 }
 
 struct Acc {
@@ -449,8 +575,9 @@ struct Acc {
     months: i64,
     last_month: i64,
     actions: u32,
-    custom_actions: FxSet<String>,
-    programs: FxSet<String>,
+    /// Ids (from [`Ids`]) of the actions outside `BUILTIN` and of the programs used.
+    custom_actions: FxSet<u32>,
+    programs: FxSet<u32>,
     counts: [i64; 17],
     volumes: [u128; 17],
     steps: u16,
@@ -489,8 +616,17 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, r: &fairdrop_table::RowRef<'_>, p: &FeatureParams) {
-        let t = r.timestamp;
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        t: i64,
+        aleo: bool,
+        action: ActionInfo,
+        program: Option<u32>,
+        amount: Option<&str>,
+        counterparty: Option<&str>,
+        p: &FeatureParams,
+    ) {
         self.first = self.first.min(t);
         self.last = self.last.max(t);
         self.tx += 1;
@@ -505,46 +641,47 @@ impl Acc {
             self.months += 1;
             self.last_month = month;
         }
-        if let Some(pg) = r.program {
-            if !self.programs.contains(pg) {
-                self.programs.insert(pg.to_string());
-            }
+        if let Some(pg) = program {
+            self.programs.insert(pg);
         }
-        let amt: u128 = r.amount.and_then(|a| a.parse().ok()).unwrap_or(0);
-        match BUILTIN.iter().position(|a| *a == r.action) {
+        let amt: u128 = amount.and_then(|a| a.parse().ok()).unwrap_or(0);
+        match action.builtin {
             Some(k) => {
+                let k = k as usize;
                 self.actions |= 1 << k;
                 self.counts[k] += 1;
                 self.volumes[k] = self.volumes[k].saturating_add(amt);
             }
             None => {
-                if !self.custom_actions.contains(r.action) {
-                    self.custom_actions.insert(r.action.to_string());
-                }
+                self.custom_actions.insert(action.custom);
             }
         }
-        self.steps |= steps_of(r.chain, r.action);
+        self.steps |= if aleo {
+            action.steps_aleo
+        } else {
+            action.steps_other
+        };
         let weight = amt as i128 * (p.snapshot - t) as i128;
-        match r.action {
-            "stake" | "unstake" => {
+        match action.kind {
+            Role::Stake | Role::Unstake => {
                 self.stake_seconds += self.staked * (t - self.stake_since) as u128;
                 self.stake_since = t;
-                if r.action == "stake" {
+                if action.kind == Role::Stake {
                     self.staked = self.staked.saturating_add(amt);
                 } else {
                     self.staked -= self.staked.min(amt);
                 }
             }
-            "transfer" => {
+            Role::Transfer => {
                 self.out_weighted += weight;
-                if let Some(cp) = r.counterparty {
+                if let Some(cp) = counterparty {
                     self.sweep.clear();
                     self.sweep.push_str(cp);
                 }
             }
-            "bridge_out" => self.out_weighted += weight,
-            "bridge_in" => self.in_weighted += weight,
-            "faucet_claim" if r.chain == "aleo" => self.in_weighted += weight,
+            Role::BridgeOut => self.out_weighted += weight,
+            Role::BridgeIn => self.in_weighted += weight,
+            Role::FaucetClaim if aleo => self.in_weighted += weight,
             _ => {}
         }
     }

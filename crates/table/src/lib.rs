@@ -780,11 +780,12 @@ impl<T: Copy> DictMemo<T> {
     }
 }
 
-/// One batch with the text columns `address`, `action`, `counterparty`, `asset` and
-/// `program` as dictionaries (see [`EventReader::open_dict`]); a column not asked for is all
+/// One batch with the text columns `chain`, `address`, `action`, `counterparty`, `asset`
+/// and `program` as dictionaries (see [`EventReader::open_dict`]); a column not asked for is all
 /// null.
 pub struct DictBatch {
     pub timestamp: Int64Array,
+    pub chain: DictColumn,
     pub address: DictColumn,
     pub action: DictColumn,
     pub counterparty: DictColumn,
@@ -807,7 +808,14 @@ impl DictBatch {
 }
 
 /// The columns [`EventReader::open_dict`] reads as dictionaries.
-pub const DICT_COLUMNS: [&str; 5] = ["address", "action", "counterparty", "asset", "program"];
+pub const DICT_COLUMNS: [&str; 6] = [
+    "chain",
+    "address",
+    "action",
+    "counterparty",
+    "asset",
+    "program",
+];
 
 /// Streams [`DictBatch`]es: see [`EventReader::open_dict`].
 pub struct DictReader {
@@ -840,6 +848,7 @@ impl Iterator for DictReader {
                     Some(c) => c.as_any().downcast_ref::<Int64Array>()?.clone(),
                     None => Int64Array::from(vec![0i64; n]),
                 },
+                chain: d("chain")?,
                 address: d("address")?,
                 action: d("action")?,
                 counterparty: d("counterparty")?,
@@ -1356,22 +1365,25 @@ mod tests {
             let amount = (i % 2 == 0).then(|| (i * 13).to_string());
             let action = ["transfer", "swap", "vote"][i % 3];
             let asset = (i % 4 != 0).then_some("credits");
+            let chain = if i % 5 == 0 { "sepolia" } else { "aleo" };
+            let program = (i % 5 == 1).then_some("swap.aleo");
             w.write_parts(
                 i as i64,
-                "aleo",
+                chain,
                 None,
                 &a,
                 action,
                 cp.as_deref(),
                 amount.as_deref(),
                 asset,
-                None,
+                program,
             )
             .unwrap();
         }
         w.finish().unwrap();
         let cols = [
             "timestamp",
+            "chain",
             "address",
             "action",
             "counterparty",
@@ -1385,8 +1397,15 @@ mod tests {
             for i in 0..b.len() {
                 let r = b.row(i);
                 want.push(format!(
-                    "{} {} {} {:?} {:?} {:?} {:?}",
-                    r.timestamp, r.address, r.action, r.counterparty, r.amount, r.asset, r.program
+                    "{} {} {} {} {:?} {:?} {:?} {:?}",
+                    r.timestamp,
+                    r.chain,
+                    r.address,
+                    r.action,
+                    r.counterparty,
+                    r.amount,
+                    r.asset,
+                    r.program
                 ));
             }
         }
@@ -1398,8 +1417,9 @@ mod tests {
             let v = |c: &DictColumn, i: usize| c.key(i).map(|k| c.values().value(k).to_string());
             for i in 0..b.len() {
                 got.push(format!(
-                    "{} {} {} {:?} {:?} {:?} {:?}",
+                    "{} {} {} {} {:?} {:?} {:?} {:?}",
                     b.timestamp.value(i),
+                    v(&b.chain, i).unwrap(),
                     v(&b.address, i).unwrap(),
                     v(&b.action, i).unwrap(),
                     v(&b.counterparty, i),
