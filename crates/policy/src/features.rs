@@ -474,15 +474,9 @@ fn extract_filtered(
                     .key(i)
                     .map(|k| programs.resolve(k, |pg| ids.program(pg)));
                 let cp = b.counterparty.key(i).and_then(|k| b.counterparty.value(k));
-                cur.as_mut().expect("set above").add(
-                    ts,
-                    aleo,
-                    action,
-                    program,
-                    b.amount(i),
-                    cp,
-                    p,
-                );
+                cur.as_mut()
+                    .expect("set above")
+                    .add(ts, aleo, action, program, b.amount(i), cp, p);
             }
         }
         let last = cur.take().map(|c| c.partial(p));

@@ -450,6 +450,18 @@ impl EventWriter {
             .set_column_compression(ColumnPath::from("tx_id"), Compression::UNCOMPRESSED)
             .set_column_compression(ColumnPath::from("address"), Compression::UNCOMPRESSED)
             .set_column_compression(ColumnPath::from("counterparty"), Compression::UNCOMPRESSED)
+            // Timestamps ascend within a wallet: delta encoding stores them smaller than
+            // dictionary + Snappy did, and every reader skips the decompression. Amounts
+            // keep their dictionary, without Snappy. Snappy on these two columns took 0.5 s of
+            // CPU per 10M rows in ingest, and decompressing them a tenth of the transfers
+            // pass; the file grows 4%.
+            .set_column_dictionary_enabled(ColumnPath::from("timestamp"), false)
+            .set_column_encoding(
+                ColumnPath::from("timestamp"),
+                parquet::basic::Encoding::DELTA_BINARY_PACKED,
+            )
+            .set_column_compression(ColumnPath::from("timestamp"), Compression::UNCOMPRESSED)
+            .set_column_compression(ColumnPath::from("amount"), Compression::UNCOMPRESSED)
             .set_created_by(format!("fairdrop {}", env!("CARGO_PKG_VERSION")));
         // Min/max statistics only where a reader can prune by them: the file is sorted by
         // address (then time). On the other text columns they cost a string comparison per
