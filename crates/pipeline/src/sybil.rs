@@ -275,8 +275,13 @@ pub fn run(
             .map_err(|e| RunError::Sybil(e.to_string()))?,
         None => Appeals::default(),
     };
-    // Sorted here, in place, so the detector reads the rows without a sorted copy.
-    input.compact.sort_unstable();
+    // Sorted here, in place, so the detector reads the rows without a sorted copy; on both
+    // cores, as nothing else runs at this point of a run (30M rows at 1M wallets took 3 s
+    // on one). Equal rows are identical, so the order is the same as a sequential sort's.
+    {
+        use rayon::slice::ParallelSliceMut;
+        input.compact.par_sort_unstable();
+    }
     // Events carry timestamps, amounts and activity: the role and behaviour rules apply.
     let report = detect(&input, &cfg, &appeals);
     fairdrop_sybil::output::write_clusters_csv(&out.join("clusters.csv"), &report, &input.wallets)
