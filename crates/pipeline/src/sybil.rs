@@ -12,7 +12,7 @@ use fairdrop_core::Address;
 use fairdrop_policy::campaign::Campaign;
 use fairdrop_policy::score::Reason;
 use fairdrop_sybil::detect::{detect, Appeals, Config};
-use fairdrop_sybil::input::{FxMap, SybilInput};
+use fairdrop_sybil::input::{FxMap, Interner, SybilInput};
 use fairdrop_table::{DictMemo, EventReader};
 
 use crate::{RunError, WalletState};
@@ -75,7 +75,7 @@ impl Cursor {
 }
 
 fn wallet_id(
-    input: &mut SybilInput,
+    wallets: &mut Interner,
     cache: &mut FxMap<InlineKey, u32>,
     events: &Path,
     s: &str,
@@ -86,17 +86,52 @@ fn wallet_id(
     }
     let a = Address::parse_trusted(s)
         .map_err(|e| RunError::Sybil(format!("{}: bad address {s:?}: {e}", events.display())))?;
-    let id = input.wallet(a);
+    let id = wallets.intern(a);
     if let Some(k) = key {
         cache.insert(k, id);
     }
     Ok(id)
 }
 
+/// "None" in a [`Pre`] row's id fields.
+const NONE: u32 = u32::MAX;
+
+/// A row as the resolving stage leaves it: wallet ids final, names as indices into the
+/// stage's own name list (turned into symbols by the second stage, in row order).
+struct Pre {
+    w: u32,
+    cp: u32,
+    ts: i64,
+    amount: Option<u128>,
+    action: u32,
+    program: u32,
+    asset: u32,
+    is_transfer: bool,
+    exact: bool,
+}
+
+/// A batch from the resolving stage: rows, the wallets that start at a row (index, address:
+/// the verdict stream is followed by address), and the names first met in this batch.
+#[derive(Default)]
+struct PreBatch {
+    rows: Vec<Pre>,
+    starts: Vec<(usize, Box<str>)>,
+    names: Vec<Box<str>>,
+}
+
+/// Rows per batch between the two stages, and batches in flight (4M rows, ~200 MB: room
+/// to run ahead of the verdicts, which follow scoring).
+const PRE_BATCH: usize = 16384;
+const PRE_BATCHES: usize = 256;
+
 /// Read the events into the detector's input while scoring runs on another thread: whether
 /// a wallet is a candidate (passed the gates) comes from `verdicts`, which scoring sends in
 /// the same address order. Wallet ids are given in the order the rows name addresses, as
 /// before scoring and reading overlapped.
+///
+/// Two stages on two threads: the first resolves every row's wallets (the address-cache
+/// probes, most of the work) without waiting for verdicts; the second follows the verdicts
+/// and builds the input, interning symbols in row order, so ids are what one pass gave.
 pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, RunError> {
     let mut input = SybilInput::new();
     let mut cursor = Cursor {
@@ -105,6 +140,78 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
         pos: 0,
         done: false,
     };
+    // Room for every row at once (address space only until used): no doubling copies of
+    // the biggest table.
+    let rows = EventReader::count_rows(events)? as usize;
+    input.compact.reserve_exact(rows);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<PreBatch>(PRE_BATCHES);
+    std::thread::scope(|scope| -> Result<Read, RunError> {
+        let resolver = std::thread::Builder::new()
+            .name("sybil-resolve".into())
+            .spawn_scoped(scope, move || resolve(c, events, tx))
+            .map_err(|e| RunError::Sybil(format!("cannot start the sybil reader: {e}")))?;
+        // Symbol of each name index, once interned.
+        let mut names: Vec<Box<str>> = Vec::new();
+        let mut symbols: Vec<Option<u32>> = Vec::new();
+        fn symbol(
+            input: &mut SybilInput,
+            symbols: &mut [Option<u32>],
+            names: &[Box<str>],
+            k: u32,
+        ) -> u32 {
+            let k = k as usize;
+            if let Some(id) = symbols[k] {
+                return id;
+            }
+            let id = input.symbol(&names[k]);
+            symbols[k] = Some(id);
+            id
+        }
+        let mut is_candidate = false;
+        for batch in rx {
+            names.extend(batch.names);
+            symbols.resize(names.len(), None);
+            let mut starts = batch.starts.into_iter().peekable();
+            for (i, r) in batch.rows.iter().enumerate() {
+                while let Some((_, a)) = starts.next_if(|(at, _)| *at == i) {
+                    is_candidate = cursor.passed(&a);
+                }
+                // Intern in add_compact_record's order: action, program, then the asset.
+                if is_candidate {
+                    let action = symbol(&mut input, &mut symbols, &names, r.action);
+                    let program = (r.program != NONE)
+                        .then(|| symbol(&mut input, &mut symbols, &names, r.program));
+                    input.push_activity(r.w, r.ts, action, program, r.amount, r.exact);
+                }
+                if r.cp != NONE {
+                    if r.is_transfer {
+                        let asset = (r.asset != NONE)
+                            .then(|| symbol(&mut input, &mut symbols, &names, r.asset));
+                        input.push_transfer(r.w, r.cp, r.ts, r.amount, asset);
+                    } else {
+                        input.push_link(r.w, r.cp);
+                    }
+                }
+            }
+        }
+        let (wallets, cache) = resolver
+            .join()
+            .unwrap_or_else(|_| Err(RunError::Sybil("reading the events panicked".into())))?;
+        input.wallets = wallets;
+        Ok(Read { input, cache })
+    })
+}
+
+/// The first stage of [`read`]: every row in the window, its wallets resolved, sent in
+/// batches. Text columns come as dictionaries: each distinct value of a row group is
+/// resolved once (the per-row lookups of counterparties in a table of every wallet were most
+/// of this work), in row order, so wallet ids are what per-row resolution gave.
+fn resolve(
+    c: &Campaign,
+    events: &Path,
+    tx: std::sync::mpsc::SyncSender<PreBatch>,
+) -> Result<(Interner, FxMap<InlineKey, u32>), RunError> {
+    let mut wallets = Interner::default();
     // Candidates' rows go to the detector's compact form (24 bytes a row), and to the exact
     // form (40 bytes) only for the bridge actions, whose signal compares exact amounts.
     let cfg = Config::for_events(c.sybil.min_cluster_size);
@@ -114,17 +221,20 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
         .iter()
         .map(|s| s.as_str())
         .collect();
-    // Room for every row at once (address space only until used): no doubling copies of
-    // the biggest table.
-    let rows = EventReader::count_rows(events)? as usize;
-    input.compact.reserve_exact(rows);
     // FxHash on inline keys: one lookup per distinct counterparty and row group.
     let mut cache: FxMap<InlineKey, u32> = FxMap::default();
-    // Decoding (on a second thread) overlaps building the input; chain and tx_id are not
-    // read. Text columns come as dictionaries: each distinct value of a row group is
-    // resolved once (the per-row lookups of counterparties in a table of every wallet, and
-    // of symbols, were most of this thread's time), in row order, so wallet and symbol ids
-    // are what per-row resolution gave.
+    // Names (actions, programs, assets) by index, in order of first sight.
+    let mut name_ids: FxMap<Box<str>, u32> = FxMap::default();
+    let mut name_id = |batch: &mut PreBatch, s: &str| -> u32 {
+        if let Some(&i) = name_ids.get(s) {
+            return i;
+        }
+        let i = name_ids.len() as u32;
+        name_ids.insert(s.into(), i);
+        batch.names.push(s.into());
+        i
+    };
+    // Decoding runs on a third thread; chain and tx_id are not read.
     const COLUMNS: [&str; 7] = [
         "timestamp",
         "address",
@@ -135,14 +245,15 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
         "program",
     ];
     let transfer = fairdrop_core::actions::TRANSFER;
-    let mut last: Option<(String, (u32, bool))> = None;
+    let mut last: Option<(String, u32)> = None;
     let mut last_key: Option<usize> = None;
     let mut addresses = DictMemo::<()>::default();
     let mut counterparties = DictMemo::<u32>::default();
-    // Per action: (symbol id once interned, is `transfer`, keeps exact rows).
-    let mut actions = DictMemo::<(Option<u32>, bool, bool)>::default();
+    // Per action: (name index, is `transfer`, keeps exact rows).
+    let mut actions = DictMemo::<(u32, bool, bool)>::default();
     let mut assets = DictMemo::<u32>::default();
     let mut programs = DictMemo::<u32>::default();
+    let mut batch = PreBatch::default();
     for b in EventReader::open_dict(events, &COLUMNS)?.prefetch(2) {
         let b = b?;
         if addresses.start(&b.address) {
@@ -159,90 +270,83 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
             }
             // Rows come sorted by address: most rows repeat the previous row's wallet.
             let k = b.address.key(i).unwrap_or(usize::MAX);
-            let (w, is_candidate) = match &last {
-                Some((_, v)) if last_key == Some(k) => *v,
+            let w = match &last {
+                Some((_, w)) if last_key == Some(k) => *w,
                 _ => {
                     let a = addresses.value(k);
-                    let v = match &last {
-                        Some((s, v)) if s == a => *v,
+                    let w = match &last {
+                        Some((s, w)) if s == a => *w,
                         _ => {
-                            let v = (
-                                wallet_id(&mut input, &mut cache, events, a)?,
-                                cursor.passed(a),
-                            );
-                            last = Some((a.to_string(), v));
-                            v
+                            let w = wallet_id(&mut wallets, &mut cache, events, a)?;
+                            batch.starts.push((batch.rows.len(), a.into()));
+                            last = Some((a.to_string(), w));
+                            w
                         }
                     };
                     last_key = Some(k);
-                    v
+                    w
                 }
             };
             let cp = match b.counterparty.key(i) {
-                Some(k) => Some(match counterparties.get(k) {
+                Some(k) => match counterparties.get(k) {
                     Some(id) => id,
                     None => {
                         let id =
-                            wallet_id(&mut input, &mut cache, events, counterparties.value(k))?;
+                            wallet_id(&mut wallets, &mut cache, events, counterparties.value(k))?;
                         counterparties.set(k, id);
                         id
                     }
-                }),
-                None => None,
+                },
+                None => NONE,
             };
             let amount = b.amount(i).and_then(|a| a.parse::<u128>().ok());
             let ak = b.action.key(i).unwrap_or(usize::MAX);
-            let (mut action_id, is_transfer, exact) = match actions.get(ak) {
+            let (action, is_transfer, exact) = match actions.get(ak) {
                 Some(a) => a,
                 None => {
                     let name = actions.value(ak);
-                    let a = (None, name == transfer, bridge_actions.contains(&name));
+                    let a = (
+                        name_id(&mut batch, name),
+                        name == transfer,
+                        bridge_actions.contains(&name),
+                    );
                     actions.set(ak, a);
                     a
                 }
             };
-            // Intern in add_compact_record's order: action, program, then the asset.
-            if is_candidate {
-                let id = match action_id {
+            let mut memo = |m: &mut DictMemo<u32>, k: Option<usize>, batch: &mut PreBatch| {
+                k.map_or(NONE, |k| match m.get(k) {
                     Some(id) => id,
                     None => {
-                        let id = input.symbol(actions.value(ak));
-                        action_id = Some(id);
-                        actions.set(ak, (action_id, is_transfer, exact));
+                        let id = name_id(batch, m.value(k));
+                        m.set(k, id);
                         id
                     }
-                };
-                let program = b
-                    .program
-                    .key(i)
-                    .map(|k| symbol_of(&mut input, &mut programs, k));
-                input.push_activity(w, ts, id, program, amount, exact);
-            }
-            if let Some(to) = cp {
-                if is_transfer {
-                    let asset = b
-                        .asset
-                        .key(i)
-                        .map(|k| symbol_of(&mut input, &mut assets, k));
-                    input.push_transfer(w, to, ts, amount, asset);
-                } else {
-                    input.push_link(w, to);
+                })
+            };
+            let program = memo(&mut programs, b.program.key(i), &mut batch);
+            let asset = memo(&mut assets, b.asset.key(i), &mut batch);
+            batch.rows.push(Pre {
+                w,
+                cp,
+                ts,
+                amount,
+                action,
+                program,
+                asset,
+                is_transfer,
+                exact,
+            });
+            if batch.rows.len() >= PRE_BATCH {
+                // A second stage that stopped reports its own error.
+                if tx.send(std::mem::take(&mut batch)).is_err() {
+                    return Ok((wallets, cache));
                 }
             }
         }
     }
-    Ok(Read { input, cache })
-}
-
-fn symbol_of(input: &mut SybilInput, m: &mut DictMemo<u32>, k: usize) -> u32 {
-    match m.get(k) {
-        Some(id) => id,
-        None => {
-            let id = input.symbol(m.value(k));
-            m.set(k, id);
-            id
-        }
-    }
+    let _ = tx.send(batch);
+    Ok((wallets, cache))
 }
 
 /// Detect on what [`read`] gave, with the scored wallets, and apply the campaign's action.
@@ -262,7 +366,7 @@ pub fn run(
     let mut index: HashMap<u32, usize> = HashMap::new();
     for (k, w) in wallets.iter().enumerate() {
         if w.passed_gates {
-            let id = wallet_id(&mut input, &mut cache, events, &w.score.address)?;
+            let id = wallet_id(&mut input.wallets, &mut cache, events, &w.score.address)?;
             input.candidates.push(id);
             index.insert(id, k);
         }
@@ -414,7 +518,7 @@ mod read_tests {
             for i in 0..b.len() {
                 let a = b.row(i).address;
                 if verdicts.last().is_none_or(|(l, _)| &**l != a) {
-                    let pass = verdicts.len() % 2 == 0;
+                    let pass = verdicts.len().is_multiple_of(2);
                     verdicts.push((a.into(), pass));
                 }
             }
@@ -438,10 +542,10 @@ mod read_tests {
                 if r.timestamp < c.window_start || r.timestamp > c.snapshot {
                     continue;
                 }
-                let wid = wallet_id(&mut want, &mut cache, &events, r.address).unwrap();
+                let wid = wallet_id(&mut want.wallets, &mut cache, &events, r.address).unwrap();
                 let cp = r
                     .counterparty
-                    .map(|cp| wallet_id(&mut want, &mut cache, &events, cp).unwrap());
+                    .map(|cp| wallet_id(&mut want.wallets, &mut cache, &events, cp).unwrap());
                 let amount = r.amount.and_then(|a| a.parse::<u128>().ok());
                 if passed[r.address] {
                     let exact = cfg.behaviour.bridge_actions.iter().any(|a| a == r.action);
