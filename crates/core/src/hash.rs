@@ -122,6 +122,162 @@ impl InlineKey {
     }
 }
 
+/// A map from strings of at most 63 bytes to `u32` that can be *prefetched*: open addressing
+/// with linear probing, one 64-byte cache line per key (the key inline, its length in the
+/// last byte, `0xff` there for a free slot) and the values in a parallel array.
+///
+/// Why not `FxMap<InlineKey, u32>`: a lookup in a table of millions of addresses is a cache
+/// miss, and ingest makes one or two per row. Here the caller knows the slot from the hash
+/// ([`InlineMap::hash`]) and can [`InlineMap::prefetch`] it some rows ahead, so the miss is
+/// paid while earlier rows are being worked on. Keys of 64 bytes or more are not held
+/// (`insert` returns `false`): callers keep a second map for those.
+///
+/// ```
+/// use fairdrop_core::hash::InlineMap;
+/// let mut m = InlineMap::default();
+/// let h = InlineMap::hash("aleo1xyz");
+/// m.prefetch(h);
+/// assert_eq!(m.get("aleo1xyz", h), None);
+/// assert!(m.insert("aleo1xyz", h, 7));
+/// assert_eq!(m.get("aleo1xyz", h), Some(7));
+/// ```
+#[derive(Clone)]
+pub struct InlineMap {
+    keys: Vec<Line>,
+    vals: Vec<u32>,
+    /// 64 - log2(slots): the slot of a hash is its top bits (Fx mixes those best).
+    shift: u32,
+    len: usize,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+const FREE: u8 = 0xff;
+const FREE_LINE: Line = Line([FREE; 64]);
+
+impl Default for InlineMap {
+    fn default() -> Self {
+        Self::with_slots(16)
+    }
+}
+
+impl InlineMap {
+    fn with_slots(slots: usize) -> Self {
+        debug_assert!(slots.is_power_of_two());
+        Self {
+            keys: vec![FREE_LINE; slots],
+            vals: vec![0; slots],
+            shift: 64 - slots.trailing_zeros(),
+            len: 0,
+        }
+    }
+
+    /// The hash every other call takes: `h` passed with `s` must be `InlineMap::hash(s)`.
+    #[inline]
+    pub fn hash(s: &str) -> u64 {
+        let mut h = FxHasher::default();
+        h.write(s.as_bytes());
+        h.finish()
+    }
+
+    #[inline]
+    fn slot(&self, h: u64) -> usize {
+        // A 16-slot table shifts by 60; `h >> 64` cannot happen (at least one slot bit).
+        (h >> self.shift) as usize
+    }
+
+    /// Ask the CPU to start loading the lines a lookup of hash `h` reads first.
+    #[inline]
+    pub fn prefetch(&self, h: u64) {
+        let i = self.slot(h);
+        prefetch_line(&self.keys[i] as *const Line as *const i8);
+        prefetch_line(&self.vals[i] as *const u32 as *const i8);
+    }
+
+    #[inline]
+    pub fn get(&self, s: &str, h: u64) -> Option<u32> {
+        let b = s.as_bytes();
+        if b.len() >= 64 {
+            return None;
+        }
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(h);
+        loop {
+            let k = &self.keys[i].0;
+            if k[63] == FREE {
+                return None;
+            }
+            if k[63] as usize == b.len() && eq_prefix(k, b) {
+                return Some(self.vals[i]);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Map `s` to `v`, replacing any value it had. `false` (nothing stored) when `s` is 64
+    /// bytes or longer.
+    pub fn insert(&mut self, s: &str, h: u64, v: u32) -> bool {
+        let b = s.as_bytes();
+        if b.len() >= 64 {
+            return false;
+        }
+        // At most 3/4 full: linear probing's chains stay short.
+        if (self.len + 1) * 4 > self.keys.len() * 3 {
+            self.grow();
+        }
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(h);
+        loop {
+            let k = &mut self.keys[i].0;
+            if k[63] == FREE {
+                k[..b.len()].copy_from_slice(b);
+                k[b.len()..63].fill(0);
+                k[63] = b.len() as u8;
+                self.vals[i] = v;
+                self.len += 1;
+                return true;
+            }
+            if k[63] as usize == b.len() && eq_prefix(k, b) {
+                self.vals[i] = v;
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::replace(self, Self::with_slots(self.keys.len() * 2));
+        for (k, v) in old.keys.iter().zip(old.vals) {
+            let n = k.0[63];
+            if n != FREE {
+                let s = std::str::from_utf8(&k.0[..n as usize]).expect("stored from a str");
+                self.insert(s, Self::hash(s), v);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+#[inline]
+fn prefetch_line(p: *const i8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +295,35 @@ mod tests {
         let k = InlineKey::new("ab").unwrap();
         assert!(k.is("ab") && !k.is("ab\0") && !k.is("a") && !k.is("abc") && !k.is("ba"));
         assert_ne!(InlineKey::new("ab"), InlineKey::new("ab\0"));
+    }
+
+    proptest::proptest! {
+        /// The map agrees with a `HashMap` under any mix of inserts and lookups. Short keys
+        /// from a two-letter alphabet share prefixes and collide in small tables, so probe
+        /// chains, wrap-around and growth are all crossed; long keys are refused.
+        #[test]
+        fn inline_map_agrees_with_hashmap(
+            ops in proptest::collection::vec(("[ab]{0,70}", proptest::prelude::any::<u32>(), proptest::prelude::any::<bool>()), 0..400),
+        ) {
+            use proptest::prelude::*;
+            let mut m = InlineMap::default();
+            let mut want = std::collections::HashMap::<String, u32>::new();
+            for (k, v, ins) in &ops {
+                let h = InlineMap::hash(k);
+                m.prefetch(h);
+                if *ins {
+                    prop_assert_eq!(m.insert(k, h, *v), k.len() < 64);
+                    if k.len() < 64 {
+                        want.insert(k.clone(), *v);
+                    }
+                }
+                prop_assert_eq!(m.get(k, h), want.get(k.as_str()).copied());
+            }
+            prop_assert_eq!(m.len(), want.len());
+            for (k, v) in &want {
+                prop_assert_eq!(m.get(k, InlineMap::hash(k)), Some(*v));
+            }
+        }
     }
 
     proptest::proptest! {

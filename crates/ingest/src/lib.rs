@@ -114,14 +114,15 @@ pub const EVENTS_FILE: &str = "events.parquet";
 pub const QUARANTINE_FILE: &str = "quarantine.csv";
 pub const SUMMARY_FILE: &str = "ingest-summary.json";
 
-use fairdrop_core::hash::InlineKey;
+use fairdrop_core::hash::{InlineKey, InlineMap};
 
 /// High bit of a cached verdict: the rest indexes `Validator::errors`.
 const ERR: u32 = 1 << 31;
 
 struct Validator {
-    /// Raw address string → interned canonical address id, or `ERR | index` of the rule it broke.
-    cache: sort::FxMap<InlineKey, u32>,
+    /// Raw address string → interned canonical address id, or `ERR | index` of the rule it
+    /// broke. Its probes are prefetched a few rows ahead ([`Validator::prefetch`]).
+    cache: InlineMap,
     /// The same for strings of 64 bytes or more (never valid, but cached all the same).
     long: sort::FxMap<Box<str>, u32>,
     errors: Vec<AddressError>,
@@ -155,30 +156,40 @@ impl Validator {
         }
     }
 
+    /// Start loading the cache line a lookup of `s` will read: the reader passes the
+    /// addresses of a row some rows ahead, so the cache miss overlaps the rows between.
+    fn prefetch(&self, s: &str) {
+        if let [Some((k, _)), _] = &self.recent {
+            if k.is(s) {
+                return; // most likely still the wallet being read
+            }
+        }
+        self.cache.prefetch(InlineMap::hash(s));
+    }
+
     /// The cached verdict for `s`, validating it on first sight.
     fn lookup(&mut self, s: &str, names: &mut Interner) -> u32 {
-        let key = InlineKey::new(s);
-        let hit = match &key {
-            Some(k) => self.cache.get(k),
-            None => self.long.get(s),
+        let h = InlineMap::hash(s);
+        let hit = match s.len() < 64 {
+            true => self.cache.get(s, h),
+            false => self.long.get(s).copied(),
         };
         let v = match hit {
-            Some(&v) => v,
+            Some(v) => v,
             None => {
                 let v = match Address::parse(s) {
                     Ok(a) => *self
                         .addr_ids
                         .entry(a)
-                        .or_insert_with(|| names.intern_owned(a.to_string())),
+                        .or_insert_with(|| names.push_new(a.to_string())),
                     Err(e) => {
                         self.errors.push(e);
                         ERR | (self.errors.len() as u32 - 1)
                     }
                 };
-                match key {
-                    Some(k) => self.cache.insert(k, v),
-                    None => self.long.insert(s.into(), v),
-                };
+                if !self.cache.insert(s, h, v) {
+                    self.long.insert(s.into(), v);
+                }
                 v
             }
         };
@@ -231,7 +242,7 @@ pub fn ingest(
             source,
         })?;
     let mut val = Validator {
-        cache: Default::default(),
+        cache: InlineMap::default(),
         long: Default::default(),
         errors: Vec::new(),
         addr_ids: Default::default(),
@@ -262,6 +273,9 @@ pub fn ingest(
                 if let Some(b) = &bar {
                     b.set_position(counter.load(std::sync::atomic::Ordering::Relaxed));
                 }
+            }
+            for s in row.ahead.into_iter().flatten() {
+                val.prefetch(s);
             }
             let res = match row.fields {
                 Err(rule) => Err((rule, rule_text(rule))),

@@ -71,6 +71,10 @@ impl std::fmt::Display for Position {
     }
 }
 
+/// How many rows ahead readers pass addresses for the validator to prefetch
+/// ([`RawRow::ahead`]): enough rows of work to cover a cache miss.
+const PREFETCH_AHEAD: usize = 8;
+
 /// One raw row handed to the validator.
 pub struct RawRow<'a> {
     pub pos: Position,
@@ -83,6 +87,9 @@ pub struct RawRow<'a> {
     ///
     /// [`CheckedRow::precheck`]: fairdrop_core::CheckedRow::precheck
     pub pre: Option<fairdrop_core::Prechecked>,
+    /// The address and counterparty of a row some rows ahead, when the reader has it at
+    /// hand: the validator prefetches their cache lines (a hint; may be empty).
+    pub ahead: [Option<&'a str>; 2],
 }
 
 /// Decide the format from the name: `.csv`, `.jsonl`/`.ndjson`/`.json`, `.parquet`, each of the
@@ -330,7 +337,14 @@ pub fn read_csv(
             .map_err(|e| FileError::new(path, format!("cannot start the CSV parser: {e}")))?;
         for batch in from_parser {
             let batch = batch?;
-            for rec in &batch {
+            for (i, rec) in batch.iter().enumerate() {
+                let ahead = match batch.get(i + PREFETCH_AHEAD) {
+                    Some(Rec::Text(r, _)) => [
+                        cols[3].map(|c| &r[c]),
+                        cols[5].map(|c| &r[c]).filter(|s| !s.is_empty()),
+                    ],
+                    _ => [None; 2],
+                };
                 let line = rec.line();
                 let raw = move || rec.raw();
                 let (fields, pre) = match rec {
@@ -343,6 +357,7 @@ pub fn read_csv(
                     fields,
                     raw: &raw,
                     pre,
+                    ahead,
                 })?;
             }
             // The parser may have finished; then nobody needs the batch back.
@@ -452,6 +467,7 @@ pub fn read_jsonl(
                     fields: Err("encoding.utf8"),
                     raw: &raw,
                     pre: None,
+                    ahead: [None; 2],
                 })?;
                 continue;
             }
@@ -469,6 +485,7 @@ pub fn read_jsonl(
                     fields: Err(rule),
                     raw: &raw,
                     pre: None,
+                    ahead: [None; 2],
                 })?;
                 continue;
             }
@@ -500,6 +517,7 @@ pub fn read_jsonl(
             fields,
             raw: &raw,
             pre: None,
+            ahead: [None; 2],
         })?;
     }
     if !any {
@@ -753,6 +771,14 @@ fn read_batches(
                 fields: Ok(fields_from(v)),
                 raw: &raw,
                 pre: pre.get(i).copied().flatten(),
+                ahead: [3, 5].map(|k| match (&cols[k], i + PREFETCH_AHEAD < batch.num_rows()) {
+                    (Col::Str(a), true) if a.data_type() == &DataType::Utf8 => {
+                        let a = a.as_string::<i32>();
+                        let j = i + PREFETCH_AHEAD;
+                        (!a.is_null(j)).then(|| a.value(j))
+                    }
+                    _ => None,
+                }),
             })?;
             *in_group += 1;
         }
