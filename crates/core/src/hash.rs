@@ -267,6 +267,12 @@ impl InlineMap {
     }
 }
 
+/// Ask the CPU to start loading the cache line holding `x` (a hint: it never faults).
+#[inline]
+pub fn prefetch<T>(x: &T) {
+    prefetch_line(x as *const T as *const i8);
+}
+
 #[inline]
 fn prefetch_line(p: *const i8) {
     #[cfg(target_arch = "x86_64")]
