@@ -27,8 +27,8 @@ use crate::source::Position;
 pub const NONE: u32 = fairdrop_table::NO_ID;
 const NO_TX: u16 = u16::MAX;
 
-pub use fairdrop_core::hash::{FxHasher, FxMap};
 use fairdrop_core::hash::InlineMap;
+pub use fairdrop_core::hash::{FxHasher, FxMap};
 
 /// Interned strings with ids in order of first appearance.
 #[derive(Default, Clone)]
@@ -1093,6 +1093,17 @@ mod tests {
     proptest! {
         /// Interning gives one id per distinct string, in order of first appearance, whatever
         /// mix of repeats, near-misses (same length, one byte apart) and long strings comes.
+        /// Ranking by 16-byte prefixes gives the string order, ties past 16 bytes and NUL
+        /// bytes (the prefix's zero padding) included.
+        #[test]
+        fn sort_by_text_is_string_order(words in proptest::collection::vec("[ab\\x00]{0,20}", 0..60)) {
+            let got = sort_by_text(words.iter().enumerate().map(|(i, w)| (i as u32, w.as_str())));
+            let mut want: Vec<u32> = (0..words.len() as u32).collect();
+            want.sort_by(|a, b| words[*a as usize].cmp(&words[*b as usize]));
+            let text = |v: &[u32]| v.iter().map(|i| words[*i as usize].clone()).collect::<Vec<_>>();
+            prop_assert_eq!(text(&got), text(&want));
+        }
+
         #[test]
         fn intern_ids_are_first_appearance_order(
             words in proptest::collection::vec(

@@ -771,14 +771,16 @@ fn read_batches(
                 fields: Ok(fields_from(v)),
                 raw: &raw,
                 pre: pre.get(i).copied().flatten(),
-                ahead: [3, 5].map(|k| match (&cols[k], i + PREFETCH_AHEAD < batch.num_rows()) {
-                    (Col::Str(a), true) if a.data_type() == &DataType::Utf8 => {
-                        let a = a.as_string::<i32>();
-                        let j = i + PREFETCH_AHEAD;
-                        (!a.is_null(j)).then(|| a.value(j))
-                    }
-                    _ => None,
-                }),
+                ahead: [3, 5].map(
+                    |k| match (&cols[k], i + PREFETCH_AHEAD < batch.num_rows()) {
+                        (Col::Str(a), true) if a.data_type() == &DataType::Utf8 => {
+                            let a = a.as_string::<i32>();
+                            let j = i + PREFETCH_AHEAD;
+                            (!a.is_null(j)).then(|| a.value(j))
+                        }
+                        _ => None,
+                    },
+                ),
             })?;
             *in_group += 1;
         }
