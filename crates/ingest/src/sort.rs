@@ -8,10 +8,10 @@
 //! correctly because interning never reorders strings already seen.
 //!
 //! Sorting moves 16-byte keys (address rank, timestamp, row index), not rows; the full row is
-//! compared only when address and timestamp tie. Dedup works per address group (rows of one
-//! address arrive together): the group's rows with a tx_id are sorted by (chain, action,
-//! tx_id) and all but the first in output order are duplicates. Memory for dedup is bounded by
-//! the largest wallet.
+//! compared only when address and timestamp tie. Dedup streams: rows of one address arrive
+//! together, and a row with a tx_id is a duplicate when an earlier row of its address had the
+//! same (chain, action, tx_id), kept in an exact hash table cleared at each new address.
+//! Memory for dedup is bounded by the tx_ids of the largest wallet.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -368,27 +368,28 @@ impl Sorter {
 
     /// Emit every row in order.
     pub fn finish(mut self, emit: &mut Emit<'_>) -> io::Result<()> {
+        // Rank every address and sort the last batch while the last run is still being
+        // written on the spill thread (neither reads what it writes): the two overlapped
+        // used to run one after the other, on one core.
+        let ranks = Ranks::of(&self.tables);
+        let order = self.sorted_order(&ranks);
         self.wait_spill()?;
-        let mut group = Group::default();
+        let mut dedup = Dedup::default();
         if self.runs.is_empty() {
-            let ranks = Ranks::of(&self.tables);
-            let order = self.sorted_order(&ranks);
             for i in order {
-                let r = self.rows[i as usize];
-                group.add(r, r.tx(&self.arena), &ranks, &self.tables, emit);
+                let r = &self.rows[i as usize];
+                let tx = r.tx(&self.arena);
+                emit(r, dedup.is_dup(r, tx), &self.tables, tx);
             }
-            group.flush(&ranks, &self.tables, emit);
             return Ok(());
         }
-        // The last batch is not written: it is sorted in memory and merged as one more run.
+        // The last batch is not written: it is merged from memory as one more run.
         self.spare = None;
-        let ranks = Ranks::of(&self.tables);
         let mut sources: Vec<Source> = Vec::new();
         for p in &self.runs {
             sources.push(Source::File(RunReader::new(File::open(p)?)));
         }
         if !self.rows.is_empty() {
-            let order = self.sorted_order(&ranks);
             sources.push(Source::Mem {
                 rows: &self.rows,
                 arena: &self.arena,
@@ -444,7 +445,8 @@ impl Sorter {
         }
         while let Some(mut top) = heap.peek_mut() {
             let it = &mut *top;
-            group.add(it.row, it.tx(), &ranks, &self.tables, emit);
+            let tx = it.tx();
+            emit(&it.row, dedup.is_dup(&it.row, tx), &self.tables, tx);
             match sources[it.run].next(&mut it.tx)? {
                 Some(next) => {
                     let rank = if next.addr == it.row.addr {
@@ -461,7 +463,6 @@ impl Sorter {
                 }
             }
         }
-        group.flush(&ranks, &self.tables, emit);
         Ok(())
     }
 }
@@ -579,89 +580,74 @@ impl Drop for Sorter {
     }
 }
 
-/// The rows of one address, in output order, with their own tx arena.
+/// Dedup of the address being emitted: the (chain, action, tx_id) keys its rows had so far.
+/// A row is a duplicate when an earlier row in output order had its key, so rows are emitted
+/// as they come. (Holding each address's rows until its last one, to dedup them as a group,
+/// copied every row once more, stalled the writer threads behind the busiest wallets, and
+/// the largest groups cost their size in freshly zeroed pages.)
+///
+/// Exact: keys with the same hash are chained and compared in full.
 #[derive(Default)]
-struct Group {
-    rows: Vec<Row>,
+struct Dedup {
+    addr: Option<u32>,
+    /// Hash of a key → its latest entry in `keys`.
+    heads: FxMap<u64, u32>,
+    keys: Vec<Key>,
     arena: String,
-    dup: Vec<bool>,
-    idx: Vec<u32>,
-    hashes: Vec<u64>,
 }
 
-impl Group {
-    fn add(
-        &mut self,
-        mut r: Row,
-        tx: Option<&str>,
-        ranks: &Ranks,
-        t: &Tables,
-        emit: &mut Emit<'_>,
-    ) {
-        if self.rows.last().is_some_and(|l| l.addr != r.addr) {
-            self.flush(ranks, t, emit);
-        }
-        if let Some(tx) = tx {
-            r.tx_off = self.arena.len() as u32;
-            r.tx_len = tx.len() as u16;
-            self.arena.push_str(tx);
-        }
-        self.rows.push(r);
-    }
+struct Key {
+    chain: u32,
+    action: u32,
+    tx: std::ops::Range<usize>,
+    /// The previous entry with the same hash (`u32::MAX`: none).
+    next: u32,
+}
 
-    fn flush(&mut self, ranks: &Ranks, t: &Tables, emit: &mut Emit<'_>) {
-        let n = self.rows.len();
-        self.dup.clear();
-        self.dup.resize(n, false);
-        self.idx.clear();
-        self.idx
-            .extend((0..n as u32).filter(|&i| self.rows[i as usize].tx_len != NO_TX));
-        let maybe_dup = self.idx.len() > 1 && {
-            // Fast path: hash (chain, action, tx_id) of each row; distinct hashes mean no
-            // duplicates and no sort by strings. Equal hashes take the exact path below.
-            let (rows, arena) = (&self.rows, &self.arena);
-            self.hashes.clear();
-            self.hashes.extend(self.idx.iter().map(|&i| {
-                let r = &rows[i as usize];
-                let mut h = FxHasher::default();
-                h.write_u32(r.chain);
-                h.write_u32(r.action);
-                h.write(r.tx(arena).unwrap_or("").as_bytes());
-                h.finish()
-            }));
-            self.hashes.sort_unstable();
-            self.hashes.windows(2).any(|w| w[0] == w[1])
-        };
-        if maybe_dup {
-            let (rows, arena) = (&self.rows, &self.arena);
-            // Sort by (chain, action, tx_id), then output position: the first of each key is kept.
-            self.idx.sort_unstable_by(|&a, &b| {
-                let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
-                (
-                    ranks.chains[ra.chain as usize],
-                    ranks.actions[ra.action as usize],
-                    ra.tx(arena),
-                    a,
-                )
-                    .cmp(&(
-                        ranks.chains[rb.chain as usize],
-                        ranks.actions[rb.action as usize],
-                        rb.tx(arena),
-                        b,
-                    ))
-            });
-            for w in self.idx.windows(2) {
-                let (ra, rb) = (&rows[w[0] as usize], &rows[w[1] as usize]);
-                if ra.chain == rb.chain && ra.action == rb.action && ra.tx(arena) == rb.tx(arena) {
-                    self.dup[w[1] as usize] = true;
-                }
+impl Dedup {
+    fn is_dup(&mut self, r: &Row, tx: Option<&str>) -> bool {
+        if self.addr != Some(r.addr) {
+            self.addr = Some(r.addr);
+            if self.heads.len() > 4096 {
+                // Clearing keeps the capacity, and a clear costs the capacity: a hub's
+                // table would slow every small wallet after it.
+                self.heads = FxMap::default();
+            } else {
+                self.heads.clear();
             }
+            self.keys.clear();
+            self.arena.clear();
         }
-        for (i, r) in self.rows.iter().enumerate() {
-            emit(r, self.dup[i], t, r.tx(&self.arena));
+        let Some(tx) = tx else {
+            return false; // no tx_id: never a duplicate
+        };
+        let mut h = FxHasher::default();
+        h.write_u32(r.chain);
+        h.write_u32(r.action);
+        h.write(tx.as_bytes());
+        let h = h.finish();
+        // Tests keep two bits of the hash: every key collides, so the chains are walked.
+        #[cfg(test)]
+        let h = h & 3;
+        let head = self.heads.get(&h).copied().unwrap_or(u32::MAX);
+        let mut i = head;
+        while i != u32::MAX {
+            let k = &self.keys[i as usize];
+            if k.chain == r.chain && k.action == r.action && &self.arena[k.tx.clone()] == tx {
+                return true;
+            }
+            i = k.next;
         }
-        self.rows.clear();
-        self.arena.clear();
+        let start = self.arena.len();
+        self.arena.push_str(tx);
+        self.keys.push(Key {
+            chain: r.chain,
+            action: r.action,
+            tx: start..self.arena.len(),
+            next: head,
+        });
+        self.heads.insert(h, self.keys.len() as u32 - 1);
+        false
     }
 }
 
