@@ -100,6 +100,21 @@ impl AddressError {
 }
 
 impl Address {
+    /// The canonical text of this address, given the text `s` it was parsed from: `s`
+    /// itself when that is already canonical (no uppercase letter, `aleo1` or `0x` prefix),
+    /// which skips encoding it again (bech32m encoding was a visible cost of ingest).
+    pub fn canonical_from<'s>(&self, s: &'s str) -> std::borrow::Cow<'s, str> {
+        let prefix = match self {
+            Address::Aleo(_) => "aleo1",
+            Address::Evm(_) => "0x",
+        };
+        if s.starts_with(prefix) && !s.bytes().any(|c| c.is_ascii_uppercase()) {
+            std::borrow::Cow::Borrowed(s)
+        } else {
+            std::borrow::Cow::Owned(self.to_string())
+        }
+    }
+
     /// Parse strictly. See the module docs for the rules.
     pub fn parse(s: &str) -> Result<Address, AddressError> {
         if s.is_empty() {
@@ -686,6 +701,27 @@ mod tests {
             let a = Address::Evm(bytes);
             proptest::prop_assert_eq!(Address::parse(&a.to_string()).unwrap(), a);
             proptest::prop_assert_eq!(Address::parse(&a.to_checksum().unwrap()).unwrap(), a);
+            // Every accepted spelling maps to the one canonical text.
+            let canon = a.to_string();
+            let hex = canon[2..].to_string();
+            for s in [canon.clone(), a.to_checksum().unwrap(), format!("\\x{hex}"), format!("0X{hex}"), format!("0x{}", hex.to_uppercase())] {
+                if let Ok(b) = Address::parse(&s) {
+                    proptest::prop_assert_eq!(b.canonical_from(&s), canon.as_str(), "{}", s);
+                }
+            }
+        }
+
+        #[test]
+        fn aleo_canonical_from_any_case(bytes in proptest::array::uniform32(0u8..)) {
+            let mut x = bytes;
+            x[31] &= 0x0f;
+            if let Ok(a) = Address::aleo_from_x(x) {
+                let canon = a.to_string();
+                for s in [canon.clone(), canon.to_uppercase()] {
+                    let b = Address::parse(&s).unwrap();
+                    proptest::prop_assert_eq!(b.canonical_from(&s), canon.as_str());
+                }
+            }
         }
 
         #[test]

@@ -181,7 +181,7 @@ impl Validator {
                     Ok(a) => *self
                         .addr_ids
                         .entry(a)
-                        .or_insert_with(|| names.push_new(a.to_string())),
+                        .or_insert_with(|| names.push_new(a.canonical_from(s).into_owned())),
                     Err(e) => {
                         self.errors.push(e);
                         ERR | (self.errors.len() as u32 - 1)
