@@ -471,7 +471,7 @@ fn build_columns(
         for row in &chunk.rows {
             let tx = (row.tx_off != u32::MAX)
                 .then(|| &chunk.tx[row.tx_off as usize..row.tx_off as usize + row.tx_len as usize]);
-            let amount = row.amount.map(|a| fmt_u128(a, &mut amount_buf));
+            let amount = row.amount().map(|a| fmt_u128(a, &mut amount_buf));
             writer.write_ids(
                 row.ts,
                 row.chain,
@@ -565,6 +565,7 @@ fn validate(
         Some(p) => CheckedRow::<u32>::from_prechecked(f, p, &mut resolve)?,
         None => CheckedRow::<u32>::check(f, &mut resolve)?,
     };
+    let (amount_words, has_amount) = Row::amount_fields(e.amount);
     let row = Row {
         addr: e.address,
         ts: e.timestamp,
@@ -573,7 +574,8 @@ fn validate(
         cp: e.counterparty.unwrap_or(sort::NONE),
         asset: e.asset.map_or(sort::NONE, |a| t.assets.intern(a)),
         program: e.program.map_or(sort::NONE, |p| t.programs.intern(p)),
-        amount: e.amount,
+        amount_words,
+        has_amount,
         tx_off: 0,
         tx_len: 0,
         src,
