@@ -235,13 +235,23 @@ pub struct Sorter {
     pending: Option<std::thread::JoinHandle<io::Result<Buffers>>>,
     /// Buffers of the last run written, reused for the next batch.
     spare: Option<Buffers>,
+    /// The second batch's rows, being allocated and touched on another thread while the
+    /// first batch is read (fresh pages are zeroed by the kernel, slowly on this VM).
+    prefault: Option<std::thread::JoinHandle<Vec<Row>>>,
 }
 
 /// Rows reserved up front for a batch (a larger `batch_rows` grows past it as needed).
 const MAX_RESERVE: usize = 1 << 23;
 
-/// A batch's rows and tx arena.
-type Buffers = (Vec<Row>, String);
+/// A batch's rows and tx arena, and the sort's key buffers.
+type Buffers = (Vec<Row>, String, Scratch);
+
+/// Key buffers of [`sorted_order`], kept from run to run.
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<(u64, u32)>,
+    tmp: Vec<(u64, u32)>,
+}
 
 impl Sorter {
     pub fn new(batch_rows: usize, out_dir: &Path) -> io::Result<Self> {
@@ -255,6 +265,7 @@ impl Sorter {
             runs: Vec::new(),
             pending: None,
             spare: None,
+            prefault: None,
         })
     }
 
@@ -264,6 +275,11 @@ impl Sorter {
             // One allocation for the whole batch: growing by doubling copied every row and
             // touched twice the memory (fresh pages are zeroed by the kernel, which showed).
             self.rows.reserve_exact(self.batch_rows.min(MAX_RESERVE));
+        }
+        if self.rows.len() == self.rows.capacity() / 2 && self.runs.is_empty() {
+            // Half the first batch read: the input fills a batch or comes close, so the
+            // second batch's rows are allocated and touched now, on another thread.
+            self.start_prefault();
         }
         match tx {
             Some(t) => {
@@ -277,6 +293,36 @@ impl Sorter {
             }
         }
         self.rows.push(r);
+    }
+
+    fn start_prefault(&mut self) {
+        if self.prefault.is_some() || self.spare.is_some() {
+            return;
+        }
+        let n = self.rows.capacity();
+        let blank = Row {
+            addr: 0,
+            ts: 0,
+            chain: 0,
+            action: 0,
+            cp: 0,
+            asset: 0,
+            program: 0,
+            amount_words: [0; 2],
+            has_amount: false,
+            tx_off: 0,
+            tx_len: 0,
+            src: 0,
+            pos: Position::Line(0),
+        };
+        self.prefault = std::thread::Builder::new()
+            .name("ingest-prefault".into())
+            .spawn(move || {
+                let mut v = vec![blank; n];
+                v.clear();
+                v
+            })
+            .ok();
     }
 
     pub fn maybe_spill(&mut self) -> io::Result<()> {
@@ -294,7 +340,7 @@ impl Sorter {
     /// timestamps), so the sort compares integers; rows that tie on it are then ordered by
     /// the rest of the row. Falls back to tuple comparison for extreme timestamp spans.
     fn sorted_order(&self, ranks: &Ranks) -> Vec<u32> {
-        sorted_order(&self.rows, &self.arena, ranks)
+        sorted_order(&self.rows, &self.arena, ranks, &mut Scratch::default())
     }
 
     /// Sort the rows in memory and write them as a run, on a background thread: reading
@@ -330,18 +376,25 @@ impl Sorter {
             }
         };
         let path = dir.join(format!("run-{:05}.bin", self.runs.len()));
-        let (spare_rows, spare_arena) = self.spare.take().unwrap_or_else(|| {
-            (
-                Vec::with_capacity(self.rows.capacity()),
-                String::with_capacity(self.arena.capacity()),
-            )
-        });
+        let (spare_rows, spare_arena, mut scratch) = match self.spare.take() {
+            Some(b) => b,
+            None => {
+                let rows = self
+                    .prefault
+                    .take()
+                    .and_then(|h| h.join().ok())
+                    .filter(|v| v.capacity() >= self.rows.capacity())
+                    .unwrap_or_else(|| Vec::with_capacity(self.rows.capacity()));
+                let arena = String::with_capacity(self.arena.capacity());
+                (rows, arena, Scratch::default())
+            }
+        };
         let rows = std::mem::replace(&mut self.rows, spare_rows);
         let arena = std::mem::replace(&mut self.arena, spare_arena);
         self.runs.push(path.clone());
         let h = std::thread::Builder::new()
             .name("ingest-spill".into())
-            .spawn(move || -> io::Result<(Vec<Row>, String)> {
+            .spawn(move || -> io::Result<Buffers> {
                 ranks.names = vec![0; n_names];
                 for (rank, id) in sort_by_text(used.iter().map(|(id, s)| (*id, &**s)))
                     .into_iter()
@@ -350,7 +403,7 @@ impl Sorter {
                     ranks.names[id as usize] = rank as u32;
                 }
                 drop(used);
-                let order = sorted_order(&rows, &arena, &ranks);
+                let order = sorted_order(&rows, &arena, &ranks, &mut scratch);
                 let mut w = RunWriter::new(BufWriter::with_capacity(1 << 20, File::create(&path)?));
                 // Rows are read in sorted order, scattered over the batch: a cache miss per
                 // row unless it is asked for some rows ahead.
@@ -362,7 +415,7 @@ impl Sorter {
                     w.write(r, r.tx(&arena))?;
                 }
                 w.finish()?;
-                Ok((rows, arena))
+                Ok((rows, arena, scratch))
             })?;
         self.pending = Some(h);
         Ok(())
@@ -371,12 +424,12 @@ impl Sorter {
     /// Wait for the run being written, if any; its buffers become the spare ones.
     fn wait_spill(&mut self) -> io::Result<()> {
         if let Some(h) = self.pending.take() {
-            let (mut rows, mut arena) = h
+            let (mut rows, mut arena, scratch) = h
                 .join()
                 .map_err(|_| io::Error::other("the spill thread panicked"))??;
             rows.clear();
             arena.clear();
-            self.spare = Some((rows, arena));
+            self.spare = Some((rows, arena, scratch));
         }
         Ok(())
     }
@@ -500,7 +553,7 @@ fn sort_by_text<'a>(names: impl Iterator<Item = (u32, &'a str)>) -> Vec<u32> {
 }
 
 /// Row indices in output order: see [`Sorter::sorted_order`].
-fn sorted_order(rows: &[Row], arena: &str, ranks: &Ranks) -> Vec<u32> {
+fn sorted_order(rows: &[Row], arena: &str, ranks: &Ranks, s: &mut Scratch) -> Vec<u32> {
     let rest = |a: u32, b: u32| {
         let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
         ranks.cmp_rest(ra, ra.tx(arena), rb, rb.tx(arena))
@@ -520,18 +573,16 @@ fn sorted_order(rows: &[Row], arena: &str, ranks: &Ranks) -> Vec<u32> {
         keys.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| rest(a.2, b.2)));
         return keys.into_iter().map(|k| k.2).collect();
     }
-    let mut keys: Vec<(u64, u32)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let t = (r.ts as i128 - tmin as i128) as u64;
-            (
-                ((ranks.names[r.addr as usize] as u64) << t_bits) | t,
-                i as u32,
-            )
-        })
-        .collect();
-    radix_sort(&mut keys);
+    let keys = &mut s.keys;
+    keys.clear();
+    keys.extend(rows.iter().enumerate().map(|(i, r)| {
+        let t = (r.ts as i128 - tmin as i128) as u64;
+        (
+            ((ranks.names[r.addr as usize] as u64) << t_bits) | t,
+            i as u32,
+        )
+    }));
+    radix_sort(keys, &mut s.tmp);
     // Ties on (address, timestamp): order by the rest of the row.
     let mut i = 0;
     while i < keys.len() {
@@ -544,12 +595,15 @@ fn sorted_order(rows: &[Row], arena: &str, ranks: &Ranks) -> Vec<u32> {
         }
         i = j;
     }
-    keys.into_iter().map(|k| k.1).collect()
+    keys.iter().map(|k| k.1).collect()
 }
 
-/// LSD radix sort of (key, index) pairs by key, 8 bits a pass; passes whose byte is the same
-/// in every key are skipped (the high bytes, usually). Stable, so equal keys keep index order.
-fn radix_sort(v: &mut Vec<(u64, u32)>) {
+/// LSD radix sort of (key, index) pairs by key, 11 bits a pass (four passes for the usual
+/// 42-bit keys, where bytes took six); passes whose digit is the same in every key are
+/// skipped. Stable, so equal keys keep index order. `tmp` is scratch space.
+fn radix_sort(v: &mut Vec<(u64, u32)>, tmp: &mut Vec<(u64, u32)>) {
+    const BITS: u32 = 11;
+    const MASK: u64 = (1 << BITS) - 1;
     if v.len() < 256 {
         v.sort_unstable();
         return;
@@ -558,31 +612,30 @@ fn radix_sort(v: &mut Vec<(u64, u32)>) {
         .iter()
         .fold((0u64, u64::MAX), |(o, a), k| (o | k.0, a & k.0));
     let varying = or ^ and;
-    let mut tmp: Vec<(u64, u32)> = Vec::with_capacity(v.len());
-    for pass in 0..8 {
-        let shift = pass * 8;
-        if (varying >> shift) & 0xff == 0 {
-            continue;
+    // Every pass overwrites all of `tmp`: it is sized once.
+    tmp.clear();
+    tmp.resize(v.len(), (0, 0));
+    let mut shift = 0;
+    while shift < 64 {
+        if (varying >> shift) & MASK != 0 {
+            let mut count = vec![0usize; 1 << BITS];
+            for k in v.iter() {
+                count[((k.0 >> shift) & MASK) as usize] += 1;
+            }
+            let mut sum = 0;
+            for c in count.iter_mut() {
+                let n = *c;
+                *c = sum;
+                sum += n;
+            }
+            for k in v.iter() {
+                let b = ((k.0 >> shift) & MASK) as usize;
+                tmp[count[b]] = *k;
+                count[b] += 1;
+            }
+            std::mem::swap(v, tmp);
         }
-        let mut count = [0usize; 256];
-        for k in v.iter() {
-            count[((k.0 >> shift) & 0xff) as usize] += 1;
-        }
-        let mut sum = 0;
-        for c in count.iter_mut() {
-            let n = *c;
-            *c = sum;
-            sum += n;
-        }
-        // SAFETY-free version: fill `tmp` through indices.
-        tmp.clear();
-        tmp.resize(v.len(), (0, 0));
-        for k in v.iter() {
-            let b = ((k.0 >> shift) & 0xff) as usize;
-            tmp[count[b]] = *k;
-            count[b] += 1;
-        }
-        std::mem::swap(v, &mut tmp);
+        shift += BITS;
     }
 }
 
