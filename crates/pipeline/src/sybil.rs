@@ -29,8 +29,11 @@ pub type Verdicts = std::sync::mpsc::Receiver<Vec<(Box<str>, bool)>>;
 /// What reading the events gave: the detector's input and the address → wallet id cache.
 pub struct Read {
     input: SybilInput,
-    cache: FxMap<InlineKey, u32>,
+    cache: AddrCache,
 }
+
+/// Address text → wallet id (FxHash on inline keys).
+type AddrCache = FxMap<InlineKey, u32>;
 
 /// Follows the verdict stream alongside the events: both are in address order.
 struct Cursor {
@@ -76,7 +79,7 @@ impl Cursor {
 
 fn wallet_id(
     wallets: &mut Interner,
-    cache: &mut FxMap<InlineKey, u32>,
+    cache: &mut AddrCache,
     events: &Path,
     s: &str,
 ) -> Result<u32, RunError> {
@@ -122,6 +125,7 @@ struct PreBatch {
 /// Rows per batch between the two stages, and batches in flight (4M rows, ~200 MB: room
 /// to run ahead of the verdicts, which follow scoring).
 const PRE_BATCH: usize = 16384;
+
 const PRE_BATCHES: usize = 256;
 
 /// Read the events into the detector's input while scoring runs on another thread: whether
@@ -145,10 +149,13 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
     let rows = EventReader::count_rows(events)? as usize;
     input.compact.reserve_exact(rows);
     let (tx, rx) = std::sync::mpsc::sync_channel::<PreBatch>(PRE_BATCHES);
+    // Row vectors go back to the resolver for reuse: fresh ones cost their pages, zeroed by
+    // the kernel (a second of the resolving thread at 1M wallets).
+    let (give_back, returned) = std::sync::mpsc::channel::<Vec<Pre>>();
     std::thread::scope(|scope| -> Result<Read, RunError> {
         let resolver = std::thread::Builder::new()
             .name("sybil-resolve".into())
-            .spawn_scoped(scope, move || resolve(c, events, tx))
+            .spawn_scoped(scope, move || resolve(c, events, tx, returned))
             .map_err(|e| RunError::Sybil(format!("cannot start the sybil reader: {e}")))?;
         // Symbol of each name index, once interned.
         let mut names: Vec<Box<str>> = Vec::new();
@@ -168,10 +175,10 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
             id
         }
         let mut is_candidate = false;
-        for batch in rx {
-            names.extend(batch.names);
+        for mut batch in rx {
+            names.extend(std::mem::take(&mut batch.names));
             symbols.resize(names.len(), None);
-            let mut starts = batch.starts.into_iter().peekable();
+            let mut starts = std::mem::take(&mut batch.starts).into_iter().peekable();
             for (i, r) in batch.rows.iter().enumerate() {
                 while let Some((_, a)) = starts.next_if(|(at, _)| *at == i) {
                     is_candidate = cursor.passed(&a);
@@ -193,6 +200,8 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
                     }
                 }
             }
+            batch.rows.clear();
+            let _ = give_back.send(batch.rows);
         }
         let (wallets, cache) = resolver
             .join()
@@ -210,7 +219,8 @@ fn resolve(
     c: &Campaign,
     events: &Path,
     tx: std::sync::mpsc::SyncSender<PreBatch>,
-) -> Result<(Interner, FxMap<InlineKey, u32>), RunError> {
+    returned: std::sync::mpsc::Receiver<Vec<Pre>>,
+) -> Result<(Interner, AddrCache), RunError> {
     let mut wallets = Interner::default();
     // Candidates' rows go to the detector's compact form (24 bytes a row), and to the exact
     // form (40 bytes) only for the bridge actions, whose signal compares exact amounts.
@@ -221,8 +231,8 @@ fn resolve(
         .iter()
         .map(|s| s.as_str())
         .collect();
-    // FxHash on inline keys: one lookup per distinct counterparty and row group.
-    let mut cache: FxMap<InlineKey, u32> = FxMap::default();
+    // One lookup per distinct counterparty and row group.
+    let mut cache = AddrCache::default();
     // Names (actions, programs, assets) by index, in order of first sight.
     let mut name_ids: FxMap<Box<str>, u32> = FxMap::default();
     let mut name_id = |batch: &mut PreBatch, s: &str| -> u32 {
@@ -253,7 +263,10 @@ fn resolve(
     let mut actions = DictMemo::<(u32, bool, bool)>::default();
     let mut assets = DictMemo::<u32>::default();
     let mut programs = DictMemo::<u32>::default();
-    let mut batch = PreBatch::default();
+    let mut batch = PreBatch {
+        rows: Vec::with_capacity(PRE_BATCH),
+        ..Default::default()
+    };
     for b in EventReader::open_dict(events, &COLUMNS)?.prefetch(2) {
         let b = b?;
         if addresses.start(&b.address) {
@@ -299,7 +312,11 @@ fn resolve(
                 },
                 None => NONE,
             };
-            let amount = b.amount(i).and_then(|a| a.parse::<u128>().ok());
+            // Ingest wrote canonical decimals: the validator's parser (a u64 path for up to
+            // 19 digits) takes them, faster than `str::parse::<u128>`.
+            let amount = b
+                .amount(i)
+                .and_then(|a| fairdrop_core::event::parse_amount(a).ok());
             let ak = b.action.key(i).unwrap_or(usize::MAX);
             let (action, is_transfer, exact) = match actions.get(ak) {
                 Some(a) => a,
@@ -339,7 +356,17 @@ fn resolve(
             });
             if batch.rows.len() >= PRE_BATCH {
                 // A second stage that stopped reports its own error.
-                if tx.send(std::mem::take(&mut batch)).is_err() {
+                let rows = returned
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(PRE_BATCH));
+                let full = std::mem::replace(
+                    &mut batch,
+                    PreBatch {
+                        rows,
+                        ..Default::default()
+                    },
+                );
+                if tx.send(full).is_err() {
                     return Ok((wallets, cache));
                 }
             }
@@ -534,7 +561,7 @@ mod read_tests {
 
         let cfg = Config::for_events(c.sybil.min_cluster_size);
         let mut want = SybilInput::new();
-        let mut cache: FxMap<InlineKey, u32> = FxMap::default();
+        let mut cache = AddrCache::default();
         for b in EventReader::open(&events).unwrap() {
             let b = b.unwrap();
             for i in 0..b.len() {
