@@ -76,7 +76,11 @@ impl DictColumnWriter {
             .downcast_ref::<StringArray>()
             .ok_or_else(|| ParquetError::General("dictionary values are not UTF-8".into()))?;
         match &self.values {
-            Some(v) if v.len() == values.len() => {}
+            // The same array every batch (ids index it): same length and buffers.
+            Some(v)
+                if v.len() == values.len()
+                    && v.values().as_ptr() == values.values().as_ptr()
+                    && v.offsets().as_ptr() == values.offsets().as_ptr() => {}
             Some(_) => {
                 return Err(ParquetError::General(
                     "dictionary changed between batches".into(),
@@ -322,4 +326,35 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
         v >>= 7;
     }
     out.push(v as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::UInt32Array;
+    use std::sync::Arc;
+
+    /// Ids index the dictionary of the first batch: a batch with another dictionary, even of
+    /// the same length, is refused rather than written with the wrong strings.
+    #[test]
+    fn refuses_a_changed_dictionary() {
+        let schema = parquet::arrow::ArrowSchemaConverter::new()
+            .convert(&crate::dict_schema())
+            .unwrap();
+        let mut w = DictColumnWriter::new(schema.column(3), true);
+        let batch = |values: Vec<&str>| {
+            DictionaryArray::<UInt32Type>::try_new(
+                UInt32Array::from(vec![0, 1, 1]),
+                Arc::new(StringArray::from(values)),
+            )
+            .unwrap()
+        };
+        let first = batch(vec!["aleo1a", "aleo1b"]);
+        w.write(&first).unwrap();
+        // The same arrays again (what the writer is always handed) are fine.
+        w.write(&first.slice(1, 2)).unwrap();
+        assert!(w.write(&batch(vec!["aleo1c", "aleo1d"])).is_err());
+        let (_, close) = w.close().unwrap();
+        assert_eq!(close.rows_written, 5);
+    }
 }
