@@ -234,9 +234,6 @@ pub struct Sorter {
     pending: Option<std::thread::JoinHandle<io::Result<Buffers>>>,
     /// Buffers of the last run written, reused for the next batch.
     spare: Option<Buffers>,
-    /// The second batch's rows, being allocated and touched on another thread while the
-    /// first batch is read (fresh pages are zeroed by the kernel, slowly on this VM).
-    prefault: Option<std::thread::JoinHandle<Vec<Row>>>,
 }
 
 /// Rows reserved up front for a batch (a larger `batch_rows` grows past it as needed).
@@ -264,7 +261,6 @@ impl Sorter {
             runs: Vec::new(),
             pending: None,
             spare: None,
-            prefault: None,
         })
     }
 
@@ -274,11 +270,6 @@ impl Sorter {
             // One allocation for the whole batch: growing by doubling copied every row and
             // touched twice the memory (fresh pages are zeroed by the kernel, which showed).
             self.rows.reserve_exact(self.batch_rows.min(MAX_RESERVE));
-        }
-        if self.rows.len() == self.rows.capacity() / 2 && self.runs.is_empty() {
-            // Half the first batch read: the input fills a batch or comes close, so the
-            // second batch's rows are allocated and touched now, on another thread.
-            self.start_prefault();
         }
         match tx {
             Some(t) => {
@@ -292,36 +283,6 @@ impl Sorter {
             }
         }
         self.rows.push(r);
-    }
-
-    fn start_prefault(&mut self) {
-        if self.prefault.is_some() || self.spare.is_some() {
-            return;
-        }
-        let n = self.rows.capacity();
-        let blank = Row {
-            addr: 0,
-            ts: 0,
-            chain: 0,
-            action: 0,
-            cp: 0,
-            asset: 0,
-            program: 0,
-            amount_words: [0; 2],
-            has_amount: false,
-            tx_off: 0,
-            tx_len: 0,
-            src: 0,
-            pos: Position::Line(0),
-        };
-        self.prefault = std::thread::Builder::new()
-            .name("ingest-prefault".into())
-            .spawn(move || {
-                let mut v = vec![blank; n];
-                v.clear();
-                v
-            })
-            .ok();
     }
 
     pub fn maybe_spill(&mut self) -> io::Result<()> {
@@ -377,16 +338,11 @@ impl Sorter {
         let path = dir.join(format!("run-{:05}.bin", self.runs.len()));
         let (spare_rows, spare_arena, mut scratch) = match self.spare.take() {
             Some(b) => b,
-            None => {
-                let rows = self
-                    .prefault
-                    .take()
-                    .and_then(|h| h.join().ok())
-                    .filter(|v| v.capacity() >= self.rows.capacity())
-                    .unwrap_or_else(|| Vec::with_capacity(self.rows.capacity()));
-                let arena = String::with_capacity(self.arena.capacity());
-                (rows, arena, Scratch::default())
-            }
+            None => (
+                Vec::with_capacity(self.rows.capacity()),
+                String::with_capacity(self.arena.capacity()),
+                Scratch::default(),
+            ),
         };
         let rows = std::mem::replace(&mut self.rows, spare_rows);
         let arena = std::mem::replace(&mut self.arena, spare_arena);
