@@ -36,6 +36,32 @@ fn main() -> Result<(), ZkError> {
     std::hint::black_box(h);
     println!("native Poseidon hash2:      {:>9.2} us", per_hash * 1e6);
 
+    // The same permutation, many at a time (the tree builders' path), against the scalar one
+    // on the same states.
+    let mut states: Vec<[ark_bls12_377::Fr; 3]> = (0..n_hash as u64)
+        .map(|i| [0u64.into(), i.into(), (i * 7 + 1).into()])
+        .collect();
+    let mut scalar = states.clone();
+    let t = Instant::now();
+    scalar.iter_mut().for_each(poseidon::permute);
+    let per_scalar = t.elapsed().as_secs_f64() / n_hash as f64;
+    let t = Instant::now();
+    poseidon::many::permute_many(&mut states);
+    let per_many = t.elapsed().as_secs_f64() / n_hash as f64;
+    assert_eq!(states, scalar, "permute_many must equal permute");
+    println!(
+        "permutation, one at a time: {:>8.2} us; {} at a time ({}): {:.2} us ({:.2}x)",
+        per_scalar * 1e6,
+        poseidon::many::LANES,
+        if poseidon::many::vectorised() {
+            "AVX-512 IFMA"
+        } else {
+            "scalar fallback"
+        },
+        per_many * 1e6,
+        per_scalar / per_many
+    );
+
     // Private tree with `leaves` notes.
     let campaign = CampaignId::from_name("zkbench");
     let master = Secret::from_random_bytes([7; 32]);

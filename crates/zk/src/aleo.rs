@@ -70,10 +70,21 @@ impl AleoTree {
             }
         }
         use rayon::prelude::*;
+        let t = tag(TAG_ALEO_LEAF);
         let leaves: Vec<Fr> = entries
-            .par_iter()
-            .map(|(a, m)| aleo_leaf(a, *m))
-            .collect::<Result<_, _>>()?;
+            .par_chunks(2048)
+            .map(|c| -> Result<Vec<Fr>, ZkError> {
+                let pairs: Vec<(Fr, Fr)> = c
+                    .iter()
+                    .map(|(a, m)| Ok((aleo_x(a)?, Fr::from(*m))))
+                    .collect::<Result<_, ZkError>>()?;
+                Ok(crate::poseidon::many::hash_tagged_many(
+                    t,
+                    pairs.into_iter(),
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .concat();
         Ok(AleoTree {
             tree: SparseTree::new(ALEO_DEPTH, leaves)?,
             entries: entries.to_vec(),

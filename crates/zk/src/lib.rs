@@ -47,6 +47,9 @@
 //! partial_rounds = 31, skip_matrices = 0)` (Grain LFSR, as in the Poseidon reference scripts).
 //! Each round: add round constants to all three lanes, S-box (all lanes in full rounds, lane 0
 //! in partial rounds), multiply by the MDS matrix. This is arkworks' `PoseidonSponge`.
+//! Trees hash many pairs at once ([`poseidon::many`]: AVX-512 IFMA where the CPU has it, 16
+//! permutations side by side); the values are the same field elements, tested against the
+//! scalar permutation.
 //!
 //! `Poseidon(t; a, b)` = lane 1 of the permutation applied to `[t, a, b]` (the arkworks sponge
 //! with its capacity lane set to the tag `t`, absorbing `a, b` and squeezing one element).

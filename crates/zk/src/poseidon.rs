@@ -11,6 +11,8 @@
 //! two at a time into lanes 1 and 2 (permuting between blocks), permutes once more and outputs
 //! lane 1. For two inputs that is exactly `P([tag, a, b])[1]`, written `Poseidon(tag; a, b)`.
 
+pub mod many;
+
 use std::sync::OnceLock;
 
 use ark_bls12_377::Fr;

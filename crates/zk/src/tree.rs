@@ -96,6 +96,23 @@ pub struct SparseTree {
 
 const PAR_THRESHOLD: usize = 1 << 12;
 
+/// The parents of `level` (pairs in order; a last odd node is paired with `empty`), hashed
+/// [`crate::poseidon::many::LANES`] at a time.
+fn hash_pairs(level: &[Fr], empty: Fr) -> Vec<Fr> {
+    let mut states: Vec<[Fr; 3]> = level
+        .chunks(2)
+        .map(|c| {
+            [
+                Fr::from(0u64),
+                c[0],
+                if c.len() == 2 { c[1] } else { empty },
+            ]
+        })
+        .collect();
+    crate::poseidon::many::permute_many(&mut states);
+    states.iter().map(|s| s[1]).collect()
+}
+
 impl SparseTree {
     /// Build a tree of the given depth over `leaves` (positions `0..leaves.len()`).
     pub fn new(depth: usize, leaves: Vec<Fr>) -> Result<SparseTree, ZkError> {
@@ -114,11 +131,13 @@ impl SparseTree {
         for k in 0..depth {
             let prev = &levels[k];
             let e = empty[k];
-            let pair = |c: &[Fr]| hash2(c[0], if c.len() == 2 { c[1] } else { e });
             let next: Vec<Fr> = if prev.len() >= PAR_THRESHOLD {
-                prev.par_chunks(2).map(pair).collect()
+                prev.par_chunks(PAR_THRESHOLD)
+                    .map(|c| hash_pairs(c, e))
+                    .collect::<Vec<_>>()
+                    .concat()
             } else {
-                prev.chunks(2).map(pair).collect()
+                hash_pairs(prev, e)
             };
             levels.push(next);
         }
