@@ -270,7 +270,7 @@ pub fn encode_hybrid(vals: &[u32], bit_width: u8, out: &mut Vec<u8>) {
         let mut rest: &[u32] = lits;
         while !rest.is_empty() {
             let take = rest.len().min(MAX_GROUPS * 8);
-            if take % 8 != 0 && !pad {
+            if !take.is_multiple_of(8) && !pad {
                 break;
             }
             let groups = take.div_ceil(8);
