@@ -133,6 +133,20 @@ fn runs(v: &[Row]) -> impl Iterator<Item = &[Row]> {
     v.chunk_by(|a, b| a.wallet == b.wallet)
 }
 
+/// Each kept wallet's rows, in wallet order, without sorting `rows`: the signals need a
+/// wallet's rows together, not in order (lockstep uses their set of shingles, first activity
+/// their least row). `None` when some wallet's rows are not contiguous; sort a copy then
+/// ([`sorted_rows`] order). A reader of address-sorted events gives contiguous wallets, so
+/// a run skips sorting tens of millions of rows.
+pub fn wallet_runs(rows: &[Row], keep: impl Fn(WalletId) -> bool) -> Option<Vec<&[Row]>> {
+    let mut out: Vec<&[Row]> = runs(rows).filter(|r| keep(r[0].wallet)).collect();
+    out.sort_unstable_by_key(|r| r[0].wallet);
+    if out.windows(2).any(|w| w[0][0].wallet == w[1][0].wallet) {
+        return None;
+    }
+    Some(out)
+}
+
 fn groups_from_uf(
     uf: &mut UnionFind,
     members: &[WalletId],
@@ -162,6 +176,62 @@ fn finish_groups(
     out
 }
 
+/// MinHash signature: `sig[j] = min over shingles s of (s ^ xs[j]) * ms[j]` (wrapping),
+/// `u64::MAX` for no shingles. Slots are the inner loop so they vectorise: with AVX-512
+/// (8 lanes of 64-bit multiply) when the CPU has it, plain code otherwise; the same integers
+/// either way.
+fn minhash(shingles: &[u64], xs: &[u64], ms: &[u64], sig: &mut [u64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static AVX512: OnceLock<bool> = OnceLock::new();
+        let fast = *AVX512.get_or_init(|| {
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::env::var_os("FAIRDROP_NO_SIMD").is_none()
+        });
+        if fast {
+            // SAFETY: the CPU has AVX-512F and DQ (checked above).
+            unsafe { minhash_avx512(shingles, xs, ms, sig) };
+            return;
+        }
+    }
+    minhash_plain(shingles, xs, ms, sig)
+}
+
+#[inline(always)]
+fn minhash_plain(shingles: &[u64], xs: &[u64], ms: &[u64], sig: &mut [u64]) {
+    sig.fill(u64::MAX);
+    // Blocks of 64 slots stay in registers across the shingles.
+    for ((sig, xs), ms) in sig.chunks_mut(64).zip(xs.chunks(64)).zip(ms.chunks(64)) {
+        if let (Ok(sig), Ok(xs), Ok(ms)) = (
+            <&mut [u64; 64]>::try_from(&mut *sig),
+            <&[u64; 64]>::try_from(xs),
+            <&[u64; 64]>::try_from(ms),
+        ) {
+            let mut acc = *sig;
+            for &s in shingles {
+                for j in 0..64 {
+                    acc[j] = acc[j].min((s ^ xs[j]).wrapping_mul(ms[j]));
+                }
+            }
+            *sig = acc;
+        } else {
+            for &s in shingles {
+                for ((a, &x), &m) in sig.iter_mut().zip(xs).zip(ms) {
+                    *a = (*a).min((s ^ x).wrapping_mul(m));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn minhash_avx512(shingles: &[u64], xs: &[u64], ms: &[u64], sig: &mut [u64]) {
+    minhash_plain(shingles, xs, ms, sig)
+}
+
 /// Lockstep groups (MinHash/LSH over time-bucketed (action, program, amount) shingles).
 pub fn lockstep_groups(activity: &[Activity], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
     lockstep_groups_sorted(&sorted_rows(activity), cfg)
@@ -169,6 +239,12 @@ pub fn lockstep_groups(activity: &[Activity], cfg: &BehaviourConfig) -> Vec<Vec<
 
 /// [`lockstep_groups`] over rows from [`sorted_rows`].
 pub fn lockstep_groups_sorted(sorted: &[Row], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
+    lockstep_groups_runs(&runs(sorted).collect::<Vec<_>>(), cfg)
+}
+
+/// [`lockstep_groups`] over each wallet's rows (one slice per wallet, in wallet order; the
+/// rows of a slice in any order), e.g. from [`wallet_runs`].
+pub fn lockstep_groups_runs(runs: &[&[Row]], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
     let window = cfg.lockstep_window.max(1);
     let k = (cfg.lsh_bands * cfg.lsh_rows).clamp(1, 1024);
     let rows = cfg.lsh_rows.max(1);
@@ -181,9 +257,13 @@ pub fn lockstep_groups_sorted(sorted: &[Row], cfg: &BehaviourConfig) -> Vec<Vec<
             (a, mix(a ^ 0x2545_f491_4f6c_dd1d) | 1)
         })
         .collect();
-    let wallet_runs: Vec<&[Row]> = runs(sorted)
+    let wallet_runs: Vec<&[Row]> = runs
+        .iter()
+        .copied()
         .filter(|r| r.len() >= cfg.lockstep_min_events.max(1))
         .collect();
+    let xs: Vec<u64> = seeds.iter().map(|s| s.0).collect();
+    let ms: Vec<u64> = seeds.iter().map(|s| s.1).collect();
     let members: Vec<WalletId> = wallet_runs.iter().map(|r| r[0].wallet).collect();
     // Signatures, computed in parallel over fixed slices of wallets (each wallet's signature
     // depends only on its rows, so the result does not depend on the threads).
@@ -195,7 +275,7 @@ pub fn lockstep_groups_sorted(sorted: &[Row], cfg: &BehaviourConfig) -> Vec<Vec<
     let per = wallet_runs.len().div_ceil(threads).max(1);
     std::thread::scope(|sc| {
         for (part, out) in wallet_runs.chunks(per).zip(sigs.chunks_mut(per * k)) {
-            let seeds = &seeds;
+            let (xs, ms) = (&xs, &ms);
             sc.spawn(move || {
                 let mut shingles: Vec<u64> = Vec::new();
                 for (run, sig) in part.iter().zip(out.chunks_mut(k)) {
@@ -208,15 +288,10 @@ pub fn lockstep_groups_sorted(sorted: &[Row], cfg: &BehaviourConfig) -> Vec<Vec<
                         shingles.push(token(b0 * 2, a.action, a.program(), a.amount));
                         shingles.push(token(b1 * 2 + 1, a.action, a.program(), a.amount));
                     }
-                    shingles.sort_unstable();
+                    // A minimum over the multiset is the minimum over the set: only the
+                    // neighbours' repeats are dropped, no sort is needed.
                     shingles.dedup();
-                    for (slot, &(x, m)) in sig.iter_mut().zip(seeds) {
-                        *slot = shingles
-                            .iter()
-                            .map(|&s| (s ^ x).wrapping_mul(m))
-                            .min()
-                            .unwrap_or(u64::MAX);
-                    }
+                    minhash(&shingles, xs, ms, sig);
                 }
             });
         }
@@ -300,10 +375,20 @@ pub fn sync_first_activity_groups_sorted(
     sorted: &[Row],
     cfg: &BehaviourConfig,
 ) -> Vec<Vec<WalletId>> {
+    sync_first_activity_groups_runs(&runs(sorted).collect::<Vec<_>>(), cfg)
+}
+
+/// [`sync_first_activity_groups`] over each wallet's rows (as [`lockstep_groups_runs`]).
+pub fn sync_first_activity_groups_runs(
+    runs: &[&[Row]],
+    cfg: &BehaviourConfig,
+) -> Vec<Vec<WalletId>> {
     let window = cfg.first_activity_window.max(1);
-    let mut keyed: Vec<FirstKey> = runs(sorted)
+    let mut keyed: Vec<FirstKey> = runs
+        .iter()
         .map(|r| {
-            let a = r[0];
+            // The wallet's least row: its first in `sorted_rows` order.
+            let a = *r.iter().min().expect("runs are not empty");
             (
                 (a.action, a.program(), a.timestamp.div_euclid(window)),
                 a.wallet,
@@ -334,6 +419,117 @@ fn merge_overlapping(groups: Vec<Vec<WalletId>>, min_group: usize) -> Vec<Vec<Wa
         }
     }
     groups_from_uf(&mut uf, &ids, min_group)
+}
+
+#[cfg(test)]
+mod runs_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The per-slot formula `minhash` replaced.
+    fn reference_sig(shingles: &[u64], xs: &[u64], ms: &[u64]) -> Vec<u64> {
+        let mut set = shingles.to_vec();
+        set.sort_unstable();
+        set.dedup();
+        xs.iter()
+            .zip(ms)
+            .map(|(&x, &m)| {
+                set.iter()
+                    .map(|&s| (s ^ x).wrapping_mul(m))
+                    .min()
+                    .unwrap_or(u64::MAX)
+            })
+            .collect()
+    }
+
+    fn cfg() -> BehaviourConfig {
+        BehaviourConfig {
+            lockstep_window: 600,
+            lockstep_min_events: 2,
+            min_group: 2,
+            first_activity_window: 600,
+            ..BehaviourConfig::default()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn minhash_equals_the_per_slot_minimum(
+            shingles in proptest::collection::vec(0u64..40, 0..50),
+            k in prop_oneof![Just(64usize), Just(128), 1usize..100],
+            seed in any::<u64>(),
+        ) {
+            let xs: Vec<u64> = (0..k as u64).map(|j| mix(seed ^ j)).collect();
+            let ms: Vec<u64> = (0..k as u64).map(|j| mix(seed.wrapping_add(j)) | 1).collect();
+            let mut sig = vec![0u64; k];
+            minhash(&shingles, &xs, &ms, &mut sig);
+            prop_assert_eq!(&sig, &reference_sig(&shingles, &xs, &ms));
+            minhash_plain(&shingles, &xs, &ms, &mut sig);
+            prop_assert_eq!(&sig, &reference_sig(&shingles, &xs, &ms));
+        }
+
+        /// Rows grouped by wallet in any order (wallets shuffled, rows shuffled within a
+        /// wallet) give the groups of the sorted rows.
+        #[test]
+        fn grouped_rows_give_the_groups_of_sorted_rows(
+            rows in proptest::collection::vec((0u32..12, 0i64..4000, 0u32..3, 0u32..2), 1..120),
+            shuffle in any::<u64>(),
+        ) {
+            let rows: Vec<Row> = rows
+                .into_iter()
+                .map(|(wallet, timestamp, action, amount)| Row {
+                    wallet, timestamp, action, program: u32::MAX, amount,
+                })
+                .collect();
+            let mut sorted = rows.clone();
+            sorted.sort_unstable();
+            // Group by wallet, shuffle the groups and each group's rows deterministically.
+            let mut groups: Vec<Vec<Row>> = runs(&sorted).map(|r| r.to_vec()).collect();
+            let key = |i: usize, salt: u64| mix(shuffle ^ salt ^ i as u64);
+            for (gi, g) in groups.iter_mut().enumerate() {
+                let mut idx: Vec<usize> = (0..g.len()).collect();
+                idx.sort_by_key(|&i| key(i, gi as u64 + 1));
+                *g = idx.into_iter().map(|i| g[i]).collect();
+            }
+            let mut order: Vec<usize> = (0..groups.len()).collect();
+            order.sort_by_key(|&i| key(i, 0));
+            let grouped: Vec<Row> = order.iter().flat_map(|&i| groups[i].clone()).collect();
+
+            let runs = wallet_runs(&grouped, |_| true).expect("grouped rows are contiguous");
+            let c = cfg();
+            prop_assert_eq!(lockstep_groups_runs(&runs, &c), lockstep_groups_sorted(&sorted, &c));
+            prop_assert_eq!(
+                sync_first_activity_groups_runs(&runs, &c),
+                sync_first_activity_groups_sorted(&sorted, &c)
+            );
+            // Keeping a subset of wallets equals dropping the others' rows first.
+            let odd = |w: WalletId| w % 2 == 1;
+            let kept: Vec<Row> = sorted.iter().copied().filter(|r| odd(r.wallet)).collect();
+            let runs = wallet_runs(&grouped, odd).unwrap();
+            prop_assert_eq!(lockstep_groups_runs(&runs, &c), lockstep_groups_sorted(&kept, &c));
+        }
+    }
+
+    #[test]
+    fn split_wallets_are_reported() {
+        let r = |wallet| Row {
+            wallet,
+            timestamp: 0,
+            action: 0,
+            program: u32::MAX,
+            amount: 0,
+        };
+        assert!(wallet_runs(&[r(1), r(2), r(1)], |_| true).is_none());
+        assert!(wallet_runs(&[r(1), r(2), r(1)], |w| w == 2).is_some());
+        let rows = [r(2), r(2), r(1)];
+        let runs = wallet_runs(&rows, |_| true).unwrap();
+        assert_eq!(
+            runs.iter()
+                .map(|x| (x[0].wallet, x.len()))
+                .collect::<Vec<_>>(),
+            [(1, 1), (2, 2)]
+        );
+    }
 }
 
 #[cfg(test)]

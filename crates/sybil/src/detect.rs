@@ -664,22 +664,31 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
     if !input.activity.is_empty() || !input.compact.is_empty() {
         let b = &cfg.behaviour;
         let mine = |a: &&crate::input::Activity| valid(a.wallet) && cand[a.wallet as usize];
-        let rows: std::borrow::Cow<[behaviour::Row]> = if input.compact.is_empty() {
-            behaviour::sorted_rows(input.activity.iter().filter(mine)).into()
-        } else {
-            let c = &input.compact;
-            let ok = |r: &behaviour::Row| valid(r.wallet) && cand[r.wallet as usize];
-            if c.is_sorted() && c.iter().all(ok) {
-                c[..].into()
-            } else {
-                let mut v: Vec<behaviour::Row> = c.iter().copied().filter(|r| ok(r)).collect();
-                v.sort_unstable();
-                v.into()
+        let keep = |w: WalletId| valid(w) && cand[w as usize];
+        // Each candidate's rows together, in wallet order: borrowed when every wallet's rows
+        // are contiguous (a run's reader gives that), else from a sorted copy.
+        let sorted: Vec<behaviour::Row>;
+        let runs = match behaviour::wallet_runs(&input.compact, keep) {
+            Some(r) if !input.compact.is_empty() => r,
+            _ => {
+                sorted = if input.compact.is_empty() {
+                    behaviour::sorted_rows(input.activity.iter().filter(mine))
+                } else {
+                    let mut v: Vec<behaviour::Row> = input
+                        .compact
+                        .iter()
+                        .copied()
+                        .filter(|r| keep(r.wallet))
+                        .collect();
+                    v.sort_unstable();
+                    v
+                };
+                behaviour::wallet_runs(&sorted, |_| true).expect("sorted rows are contiguous")
             }
         };
-        let lockstep = behaviour::lockstep_groups_sorted(&rows, b);
-        let first = behaviour::sync_first_activity_groups_sorted(&rows, b);
-        drop(rows);
+        let lockstep = behaviour::lockstep_groups_runs(&runs, b);
+        let first = behaviour::sync_first_activity_groups_runs(&runs, b);
+        drop(runs);
         let is_bridge: Vec<bool> = (0..input.symbols.len() as u32)
             .map(|s| b.bridge_actions.iter().any(|x| x == input.symbols.name(s)))
             .collect();

@@ -202,8 +202,9 @@ pub struct SybilInput {
     /// for inputs too large to hold twice. When not empty, the lockstep and first-activity
     /// signals read these rows instead of deriving them from `activity`, which then need only
     /// hold the rows the same-amount bridge signal reads (it needs exact amounts). Filled by
-    /// [`SybilInput::add_compact_record`]; sort it before [`crate::detect::detect`] to spare
-    /// the detector a sorted copy.
+    /// [`SybilInput::add_compact_record`]. Any order; when each wallet's rows are contiguous
+    /// (as when reading address-sorted events) the detector reads them in place, otherwise it
+    /// sorts a copy.
     pub compact: Vec<crate::behaviour::Row>,
     /// Known hubs (exchanges, deposit addresses, contracts, bridges...): their edges are
     /// dropped before clustering unless the wallet is allowed.
