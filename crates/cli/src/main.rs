@@ -13,6 +13,20 @@ mod cmd;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+unsafe extern "C" {
+    /// mimalloc's `void mi_collect(bool force)`: with `force`, free and return to the OS
+    /// every page no longer in use, including those of threads that have exited. Part of the
+    /// mimalloc library the allocator above links (libmimalloc-sys only declares it behind
+    /// its `extended` feature).
+    fn mi_collect(force: bool);
+}
+
+/// What `fairdrop_core::mem::release` calls in this binary.
+fn release_memory() {
+    // SAFETY: mi_collect takes no pointers and may be called from any thread at any time.
+    unsafe { mi_collect(true) }
+}
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -62,6 +76,7 @@ impl std::fmt::Display for Exit {
 impl std::error::Error for Exit {}
 
 fn main() -> ExitCode {
+    fairdrop_core::mem::set_release(release_memory);
     let cli = Cli::parse();
     let res = match cli.cmd {
         Command::Simulate(a) => cmd::simulate::run(a),

@@ -26,6 +26,7 @@ pub mod address;
 pub mod event;
 pub mod fsutil;
 pub mod hash;
+pub mod mem;
 pub mod steps;
 
 pub use address::{Address, AddressCache, AddressError, AddressKind};

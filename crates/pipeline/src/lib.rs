@@ -193,13 +193,14 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     };
     let mut wallets: Vec<WalletState> = Vec::new();
     let mut other = 0u64;
+    let addresses = usize::try_from(isum.distinct_addresses).unwrap_or(0);
     let read = std::thread::scope(|scope| -> Result<Option<sybil::Read>, RunError> {
         let (to_reader, reader) = if c.sybil.enabled {
             let (tx, rx) = std::sync::mpsc::sync_channel(256);
             let events = &events;
             let h = std::thread::Builder::new()
                 .name("sybil-read".into())
-                .spawn_scoped(scope, move || sybil::read(c, events, rx))
+                .spawn_scoped(scope, move || sybil::read(c, events, rx, addresses))
                 .map_err(io(&out))?;
             (Some(tx), Some(h))
         } else {

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use fairdrop_core::hash::InlineKey;
 use fairdrop_core::Address;
 use fairdrop_policy::campaign::Campaign;
 use fairdrop_policy::score::Reason;
@@ -32,8 +31,9 @@ pub struct Read {
     cache: AddrCache,
 }
 
-/// Address text → wallet id (FxHash on inline keys).
-type AddrCache = FxMap<InlineKey, u32>;
+/// Address text → wallet id, prefetchable (addresses are under 64 bytes; a longer text is
+/// not cached and is parsed each time).
+type AddrCache = fairdrop_core::hash::InlineMap;
 
 /// Follows the verdict stream alongside the events: both are in address order.
 struct Cursor {
@@ -83,16 +83,14 @@ fn wallet_id(
     events: &Path,
     s: &str,
 ) -> Result<u32, RunError> {
-    let key = InlineKey::new(s);
-    if let Some(&i) = key.as_ref().and_then(|k| cache.get(k)) {
+    let h = AddrCache::hash(s);
+    if let Some(i) = cache.get(s, h) {
         return Ok(i);
     }
     let a = Address::parse_trusted(s)
         .map_err(|e| RunError::Sybil(format!("{}: bad address {s:?}: {e}", events.display())))?;
     let id = wallets.intern(a);
-    if let Some(k) = key {
-        cache.insert(k, id);
-    }
+    cache.insert(s, h, id);
     Ok(id)
 }
 
@@ -136,7 +134,15 @@ const PRE_BATCHES: usize = 256;
 /// Two stages on two threads: the first resolves every row's wallets (the address-cache
 /// probes, most of the work) without waiting for verdicts; the second follows the verdicts
 /// and builds the input, interning symbols in row order, so ids are what one pass gave.
-pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, RunError> {
+///
+/// `addresses`: how many distinct addresses the events hold (ingest's count; 0 if unknown),
+/// to size the address cache once.
+pub fn read(
+    c: &Campaign,
+    events: &Path,
+    verdicts: Verdicts,
+    addresses: usize,
+) -> Result<Read, RunError> {
     let mut input = SybilInput::new();
     let mut cursor = Cursor {
         rx: verdicts,
@@ -155,7 +161,7 @@ pub fn read(c: &Campaign, events: &Path, verdicts: Verdicts) -> Result<Read, Run
     std::thread::scope(|scope| -> Result<Read, RunError> {
         let resolver = std::thread::Builder::new()
             .name("sybil-resolve".into())
-            .spawn_scoped(scope, move || resolve(c, events, tx, returned))
+            .spawn_scoped(scope, move || resolve(c, events, tx, returned, addresses))
             .map_err(|e| RunError::Sybil(format!("cannot start the sybil reader: {e}")))?;
         // Symbol of each name index, once interned.
         let mut names: Vec<Box<str>> = Vec::new();
@@ -220,6 +226,7 @@ fn resolve(
     events: &Path,
     tx: std::sync::mpsc::SyncSender<PreBatch>,
     returned: std::sync::mpsc::Receiver<Vec<Pre>>,
+    addresses: usize,
 ) -> Result<(Interner, AddrCache), RunError> {
     let mut wallets = Interner::default();
     // Candidates' rows go to the detector's compact form (24 bytes a row), and to the exact
@@ -232,7 +239,7 @@ fn resolve(
         .map(|s| s.as_str())
         .collect();
     // One lookup per distinct counterparty and row group.
-    let mut cache = AddrCache::default();
+    let mut cache = AddrCache::with_capacity(addresses);
     // Names (actions, programs, assets) by index, in order of first sight.
     let mut name_ids: FxMap<Box<str>, u32> = FxMap::default();
     let mut name_id = |batch: &mut PreBatch, s: &str| -> u32 {
@@ -259,6 +266,7 @@ fn resolve(
     let mut last_key: Option<usize> = None;
     let mut addresses = DictMemo::<()>::default();
     let mut counterparties = DictMemo::<u32>::default();
+    let mut hashes: Vec<u64> = Vec::new();
     // Per action: (name index, is `transfer`, keeps exact rows).
     let mut actions = DictMemo::<(u32, bool, bool)>::default();
     let mut assets = DictMemo::<u32>::default();
@@ -272,7 +280,23 @@ fn resolve(
         if addresses.start(&b.address) {
             last_key = None;
         }
-        counterparties.start(&b.counterparty);
+        if counterparties.start(&b.counterparty) {
+            // Look up every value of a new dictionary now, prefetching a few values ahead:
+            // one cache miss at a time was most of this stage. Values not cached yet stay
+            // unresolved and are interned at their first row below, so ids keep row order.
+            let n = b.counterparty.n_values();
+            hashes.clear();
+            hashes.extend((0..n).map(|k| AddrCache::hash(counterparties.value(k))));
+            const AHEAD: usize = 16;
+            for k in 0..n {
+                if let Some(&h) = hashes.get(k + AHEAD) {
+                    cache.prefetch(h);
+                }
+                if let Some(id) = cache.get(counterparties.value(k), hashes[k]) {
+                    counterparties.set(k, id);
+                }
+            }
+        }
         actions.start(&b.action);
         assets.start(&b.asset);
         programs.start(&b.program);
@@ -400,6 +424,7 @@ pub fn run(
     }
     // Detection is where a run's memory peaks: the address cache is not needed there.
     drop(cache);
+    fairdrop_core::mem::release();
     let cfg = Config::for_events(c.sybil.min_cluster_size);
     let appeals = match &c.sybil.appeals {
         Some(p) => fairdrop_sybil::output::read_appeals(&c.base.join(p))
@@ -532,7 +557,9 @@ mod read_tests {
             progress: false,
             ..Default::default()
         };
-        fairdrop_ingest::ingest(&c.events, &out, &opts).unwrap();
+        let distinct = fairdrop_ingest::ingest(&c.events, &out, &opts)
+            .unwrap()
+            .distinct_addresses;
         let events = out.join(fairdrop_ingest::EVENTS_FILE);
         // Every other distinct address (in file order) is a candidate.
         let mut verdicts: Vec<(Box<str>, bool)> = Vec::new();
@@ -548,12 +575,22 @@ mod read_tests {
         }
         assert!(verdicts.len() > 1000, "{}", verdicts.len());
         let passed: HashMap<Box<str>, bool> = verdicts.iter().cloned().collect();
-        let (tx, rx) = std::sync::mpsc::channel();
-        for chunk in verdicts.chunks(300) {
-            tx.send(chunk.to_vec()).unwrap();
+        // The address cache sized from no hint (grows), a small one (grows past it), and
+        // the ingest's exact count.
+        let read_with = |hint: usize| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            for chunk in verdicts.chunks(300) {
+                tx.send(chunk.to_vec()).unwrap();
+            }
+            drop(tx);
+            read(&c, &events, rx, hint).unwrap().input
+        };
+        let got = read_with(0);
+        for hint in [16, distinct as usize] {
+            let other = read_with(hint);
+            assert_eq!(other.compact, got.compact, "hint {hint}");
+            assert_eq!(other.transfers, got.transfers, "hint {hint}");
         }
-        drop(tx);
-        let got = read(&c, &events, rx).unwrap().input;
 
         let cfg = Config::for_events(c.sybil.min_cluster_size);
         let mut want = SybilInput::new();
