@@ -284,6 +284,118 @@ impl InlineMap {
     }
 }
 
+/// A map from 64-bit keys (usually hashes) to `u32` that can be prefetched, like
+/// [`InlineMap`] for strings: open addressing with linear probing over 16-byte entries (four
+/// to a cache line), at most 3/4 full. Key 0 marks a free entry, so the key 0 itself is held
+/// beside the table.
+///
+/// ```
+/// use fairdrop_core::hash::U64Map;
+/// let mut m = U64Map::default();
+/// m.prefetch(42);
+/// assert_eq!(m.get(42), None);
+/// m.insert(42, 7);
+/// assert_eq!(m.get(42), Some(7));
+/// ```
+#[derive(Clone)]
+pub struct U64Map {
+    entries: Vec<(u64, u32)>,
+    zero: Option<u32>,
+    shift: u32,
+    len: usize,
+}
+
+impl Default for U64Map {
+    fn default() -> Self {
+        Self::with_slots(16)
+    }
+}
+
+impl U64Map {
+    fn with_slots(slots: usize) -> Self {
+        Self {
+            entries: vec![(0, 0); slots],
+            zero: None,
+            shift: 64 - slots.trailing_zeros(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn pos(&self, k: u64) -> usize {
+        // Keys may be hashes whose low bits are weak: take the top bits of a multiply.
+        (k.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// Ask the CPU to start loading the line a lookup of `k` reads first.
+    #[inline]
+    pub fn prefetch(&self, k: u64) {
+        prefetch_line(&self.entries[self.pos(k)] as *const (u64, u32) as *const i8);
+    }
+
+    #[inline]
+    pub fn get(&self, k: u64) -> Option<u32> {
+        if k == 0 {
+            return self.zero;
+        }
+        let mask = self.entries.len() - 1;
+        let mut i = self.pos(k);
+        loop {
+            let (key, v) = self.entries[i];
+            if key == k {
+                return Some(v);
+            }
+            if key == 0 {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Map `k` to `v`, replacing any value it had.
+    pub fn insert(&mut self, k: u64, v: u32) {
+        if k == 0 {
+            self.len += usize::from(self.zero.is_none());
+            self.zero = Some(v);
+            return;
+        }
+        if (self.len + 1) * 4 > self.entries.len() * 3 {
+            let mut bigger = Self::with_slots(self.entries.len() * 2);
+            bigger.zero = self.zero;
+            bigger.len = usize::from(self.zero.is_some());
+            for &(key, val) in &self.entries {
+                if key != 0 {
+                    bigger.insert(key, val);
+                }
+            }
+            *self = bigger;
+        }
+        let mask = self.entries.len() - 1;
+        let mut i = self.pos(k);
+        loop {
+            let e = &mut self.entries[i];
+            if e.0 == k {
+                e.1 = v;
+                return;
+            }
+            if e.0 == 0 {
+                *e = (k, v);
+                self.len += 1;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// Ask the CPU to start loading the cache line holding `x` (a hint: it never faults).
 #[inline]
 pub fn prefetch<T>(x: &T) {
@@ -341,6 +453,34 @@ mod tests {
         }
         assert_eq!(m.keys.len(), slots);
         assert_eq!(m.get("aleo17", InlineMap::hash("aleo17")), Some(7));
+    }
+
+    proptest::proptest! {
+        /// `U64Map` agrees with a `HashMap`; keys from a small range (0 included) collide
+        /// and repeat, and large ones cross growth.
+        #[test]
+        fn u64_map_agrees_with_hashmap(
+            ops in proptest::collection::vec(
+                (proptest::prop_oneof![0u64..40, proptest::prelude::any::<u64>()],
+                 proptest::prelude::any::<u32>(), proptest::prelude::any::<bool>()),
+                0..600),
+        ) {
+            use proptest::prelude::*;
+            let mut m = U64Map::default();
+            let mut want = std::collections::HashMap::<u64, u32>::new();
+            for (k, v, ins) in &ops {
+                m.prefetch(*k);
+                if *ins {
+                    m.insert(*k, *v);
+                    want.insert(*k, *v);
+                }
+                prop_assert_eq!(m.get(*k), want.get(k).copied());
+            }
+            prop_assert_eq!(m.len(), want.len());
+            for (k, v) in &want {
+                prop_assert_eq!(m.get(*k), Some(*v));
+            }
+        }
     }
 
     proptest::proptest! {
