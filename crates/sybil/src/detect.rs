@@ -413,6 +413,9 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
 
     // 1. Hubs: lists plus degree outliers; the allow list overrides both.
     let mut blocked: Vec<bool> = (0..n).map(|i| listed[i] && !allow[i]).collect();
+    // The full transfer graph, when automatic hub detection needs it; the graph without hubs
+    // is then cut from it in place rather than built a second time.
+    let mut full_graph: Option<Graph> = None;
     if cfg.auto_hub_min_degree > 0 {
         let full = Graph::from_edges(
             n,
@@ -429,20 +432,24 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
                 stats.auto_hubs += 1;
             }
         }
+        full_graph = Some(full);
     }
 
     let mut groups: Vec<Group> = Vec::new();
     if cfg.transfer_components {
         // 2. The transfer graph without hubs, weighted by transfer count.
-        let g = Graph::from_edges(
-            n,
-            input
-                .transfers
-                .iter()
-                .filter(|t| valid(t.from) && valid(t.to))
-                .filter(|t| !blocked[t.from as usize] && !blocked[t.to as usize])
-                .map(|t| (t.from, t.to, 1.0)),
-        );
+        let g = match full_graph.take() {
+            Some(full) => full.without(&blocked),
+            None => Graph::from_edges(
+                n,
+                input
+                    .transfers
+                    .iter()
+                    .filter(|t| valid(t.from) && valid(t.to))
+                    .filter(|t| !blocked[t.from as usize] && !blocked[t.to as usize])
+                    .map(|t| (t.from, t.to, 1.0)),
+            ),
+        };
         stats.graph_edges = (0..n as u32).map(|u| g.degree(u)).sum::<usize>() / 2;
 
         // 3. Components, Louvain on the giants.
