@@ -228,7 +228,7 @@ fn resolve(
     events: &Path,
     tx: std::sync::mpsc::SyncSender<PreBatch>,
     returned: std::sync::mpsc::Receiver<Vec<Pre>>,
-    addresses: usize,
+    distinct: usize,
 ) -> Result<(Interner, AddrCache), RunError> {
     let mut wallets = Interner::default();
     // Candidates' rows go to the detector's compact form (24 bytes a row), and to the exact
@@ -241,7 +241,7 @@ fn resolve(
         .map(|s| s.as_str())
         .collect();
     // One lookup per distinct counterparty and row group.
-    let mut cache = AddrCache::with_capacity(addresses);
+    let mut cache = AddrCache::with_capacity(distinct);
     // Names (actions, programs, assets) by index, in order of first sight.
     let mut name_ids: FxMap<Box<str>, u32> = FxMap::default();
     let mut name_id = |batch: &mut PreBatch, s: &str| -> u32 {
