@@ -123,8 +123,10 @@ impl InlineKey {
 }
 
 /// A map from strings of at most 63 bytes to `u32` that can be *prefetched*: open addressing
-/// with linear probing, one 64-byte cache line per key (the key inline, its length in the
-/// last byte, `0xff` there for a free slot) and the values in a parallel array.
+/// with linear probing, one 64-byte cache line per key (the key inline, its length + 1 in the
+/// last byte, 0 there for a free slot) and the values in a parallel array. A new table is
+/// all zero bytes, so it comes from the allocator as zeroed memory and its pages cost
+/// nothing until a key lands in them (see [`InlineMap::with_capacity`]).
 ///
 /// Why not `FxMap<InlineKey, u32>`: a lookup in a table of millions of addresses is a cache
 /// miss, and ingest makes one or two per row. Here the caller knows the slot from the hash
@@ -157,8 +159,27 @@ pub struct InlineMap {
 #[repr(C, align(64))]
 struct Line([u8; 64]);
 
-const FREE: u8 = 0xff;
-const FREE_LINE: Line = Line([FREE; 64]);
+/// The tag byte (`Line.0[63]`) of a free slot; a used one holds the key's length + 1.
+const FREE: u8 = 0;
+
+/// `n` free lines, as zeroed memory from the allocator: fresh pages from the kernel are
+/// already zero, so none is written (or even mapped) until a key is stored in it.
+fn zeroed_lines(n: usize) -> Vec<Line> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let layout = std::alloc::Layout::array::<Line>(n).expect("table size fits in memory");
+    // SAFETY: the layout is `n` `Line`s (non-zero size); all-zero bytes are a valid `Line`
+    // (a plain byte array); the pointer comes from the global allocator with this very
+    // layout, which is what `Vec::from_raw_parts` needs with length = capacity = `n`.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout) as *mut Line;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Vec::from_raw_parts(p, n, n)
+    }
+}
 
 impl Default for InlineMap {
     fn default() -> Self {
@@ -170,7 +191,7 @@ impl InlineMap {
     fn with_slots(slots: usize) -> Self {
         debug_assert!(slots.is_power_of_two());
         Self {
-            keys: vec![FREE_LINE; slots],
+            keys: zeroed_lines(slots),
             vals: vec![0; slots],
             shift: 64 - slots.trailing_zeros(),
             len: 0,
@@ -224,7 +245,7 @@ impl InlineMap {
             if k[63] == FREE {
                 return None;
             }
-            if k[63] as usize == b.len() && eq_prefix(k, b) {
+            if k[63] as usize == b.len() + 1 && eq_prefix(k, b) {
                 return Some(self.vals[i]);
             }
             i = (i + 1) & mask;
@@ -249,12 +270,12 @@ impl InlineMap {
             if k[63] == FREE {
                 k[..b.len()].copy_from_slice(b);
                 k[b.len()..63].fill(0);
-                k[63] = b.len() as u8;
+                k[63] = b.len() as u8 + 1;
                 self.vals[i] = v;
                 self.len += 1;
                 return true;
             }
-            if k[63] as usize == b.len() && eq_prefix(k, b) {
+            if k[63] as usize == b.len() + 1 && eq_prefix(k, b) {
                 self.vals[i] = v;
                 return true;
             }
@@ -269,7 +290,7 @@ impl InlineMap {
         for (k, v) in old.keys.iter().zip(old.vals) {
             let n = k.0[63];
             if n != FREE {
-                let s = std::str::from_utf8(&k.0[..n as usize]).expect("stored from a str");
+                let s = std::str::from_utf8(&k.0[..n as usize - 1]).expect("stored from a str");
                 self.insert(s, Self::hash(s), v);
             }
         }

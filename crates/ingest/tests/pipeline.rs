@@ -295,3 +295,57 @@ fn inputs_hashed_as_read() {
     let json = std::fs::read_to_string(d.path().join("b/ingest-summary.json")).unwrap();
     assert!(!json.contains("sha256"), "{json}");
 }
+
+/// One address written in several forms is one address: one id, counted once, deduplicated
+/// across forms, and stored canonically, whichever form comes first.
+#[test]
+fn address_forms_share_one_identity() {
+    let evm_mixed = E1;
+    let evm_lower = E1.to_ascii_lowercase();
+    let evm_pg = format!("\\x{}", &evm_lower[2..]);
+    let aleo_upper = A2.to_ascii_uppercase();
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in.csv");
+    let mut f = std::fs::File::create(&input).unwrap();
+    writeln!(f, "timestamp,chain,tx_id,address,action,counterparty").unwrap();
+    // (address form, tx, counterparty form): a non-canonical form first for E1, the
+    // canonical form first for A2; tx t1 comes back under another form of its address.
+    let rows = [
+        (evm_mixed, "t1", aleo_upper.as_str()),
+        (evm_pg.as_str(), "t2", A2),
+        (evm_lower.as_str(), "t3", evm_mixed),
+        (evm_lower.as_str(), "t1", A2), // duplicate of the first row
+        (A2, "t4", evm_pg.as_str()),
+        (aleo_upper.as_str(), "t5", evm_lower.as_str()),
+        (aleo_upper.as_str(), "t4", evm_mixed), // duplicate of (A2, t4)
+    ];
+    for (i, (a, tx, cp)) in rows.iter().enumerate() {
+        writeln!(f, "2024-03-01T00:00:0{i}Z,aleo,{tx},{a},transfer,{cp}").unwrap();
+    }
+    drop(f);
+    let s = ingest(
+        &[input],
+        &d.path().join("out"),
+        &IngestOptions {
+            batch_rows: 3,
+            progress: false,
+            hash_inputs: false,
+        },
+    )
+    .unwrap();
+    assert_eq!((s.accepted, s.duplicates, s.quarantined), (5, 2, 0));
+    assert_eq!(s.distinct_addresses, 2);
+    let mut seen = std::collections::BTreeSet::new();
+    for b in EventReader::open(&d.path().join("out/events.parquet")).unwrap() {
+        let b = b.unwrap();
+        for i in 0..b.len() {
+            let r = b.row(i);
+            seen.insert(r.address.to_string());
+            if let Some(c) = r.counterparty {
+                seen.insert(c.to_string());
+            }
+        }
+    }
+    let want: std::collections::BTreeSet<String> = [A2.to_string(), evm_lower.clone()].into();
+    assert_eq!(seen, want);
+}
