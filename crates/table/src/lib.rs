@@ -92,17 +92,31 @@ fn encode(
 ) -> parquet::errors::Result<AtomicFile> {
     use parquet::errors::ParquetError;
     let parquet_schema = ArrowSchemaConverter::new().convert(&arrow_schema)?;
-    // Helper columns that arrive as dictionary ids get the id writer, kept across row groups.
+    // Columns that arrive as dictionary ids get the id writer, kept across row groups: the
+    // helper's (address, counterparty) on the helper, the small ones (chain, action, asset,
+    // program) here. `ArrowColumnWriter` hashed each of their rows' strings to rebuild a
+    // dictionary the ids already are.
+    let id_writer = |i: usize| {
+        let descr = parquet_schema.column(i);
+        let stats = props.statistics_enabled(descr.path()) != EnabledStatistics::None;
+        (i, dictcol::DictColumnWriter::new(descr, stats))
+    };
+    let is_ids = |i: &usize| matches!(arrow_schema.field(*i).data_type(), DataType::Dictionary(k, v) if **k == DataType::UInt32 && **v == DataType::Utf8);
     let mut dict_writers: Vec<(usize, dictcol::DictColumnWriter)> = HELPER_COLUMNS
         .iter()
-        .filter(|&&i| matches!(arrow_schema.field(i).data_type(), DataType::Dictionary(k, v) if **k == DataType::UInt32 && **v == DataType::Utf8))
-        .map(|&i| {
-            let descr = parquet_schema.column(i);
-            let stats = props.statistics_enabled(descr.path()) != EnabledStatistics::None;
-            (i, dictcol::DictColumnWriter::new(descr, stats))
-        })
+        .copied()
+        .filter(is_ids)
+        .map(id_writer)
         .collect();
-    let by_ids: Vec<usize> = dict_writers.iter().map(|w| w.0).collect();
+    let mut own_dicts: Vec<(usize, dictcol::DictColumnWriter)> = (0..arrow_schema.fields().len())
+        .filter(|i| !HELPER_COLUMNS.contains(i) && is_ids(i))
+        .map(id_writer)
+        .collect();
+    let by_ids: Vec<usize> = dict_writers
+        .iter()
+        .chain(&own_dicts)
+        .map(|w| w.0)
+        .collect();
     let mut fw =
         SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), Arc::new(props))?;
     let factory = ArrowRowGroupWriterFactory::new(&fw, arrow_schema.clone());
@@ -178,11 +192,18 @@ fn encode(
     let mut own: Vec<(usize, ArrowColumnWriter)> = Vec::new();
     let mut group = 0usize;
     let mut rows = 0usize;
-    let close_group = |own: &mut Vec<(usize, ArrowColumnWriter)>| -> parquet::errors::Result<()> {
+    let close_group = |own: &mut Vec<(usize, ArrowColumnWriter)>,
+                       own_dicts: &mut Vec<(usize, dictcol::DictColumnWriter)>|
+     -> parquet::errors::Result<()> {
         to_helper.send(ToHelper::Close).map_err(|_| gone())?;
         let mut chunks: Vec<(usize, Chunk)> = std::mem::take(own)
             .into_iter()
             .map(|(i, w)| w.close().map(|c| (i, Chunk::Arrow(c))))
+            .chain(
+                own_dicts
+                    .iter_mut()
+                    .map(|(i, w)| w.close().map(|(b, c)| (*i, Chunk::Raw(b, c)))),
+            )
             .collect::<parquet::errors::Result<_>>()?;
         chunks.extend(from_helper.recv().map_err(|_| gone())??);
         chunks.sort_by_key(|c| c.0);
@@ -220,16 +241,19 @@ fn encode(
                     w.write(&leaf)?;
                 }
             }
+            for (i, w) in own_dicts.iter_mut() {
+                w.write(part.column(*i).as_ref())?;
+            }
             rows += take;
             if rows == ROW_GROUP_ROWS {
-                close_group(&mut own)?;
+                close_group(&mut own, &mut own_dicts)?;
                 group += 1;
                 rows = 0;
             }
         }
     }
     if rows > 0 {
-        close_group(&mut own)?;
+        close_group(&mut own, &mut own_dicts)?;
     }
     drop(to_helper);
     let _ = helper.join();
