@@ -234,6 +234,12 @@ pub struct Sorter {
     pending: Option<std::thread::JoinHandle<io::Result<Buffers>>>,
     /// Buffers of the last run written, reused for the next batch.
     spare: Option<Buffers>,
+    /// The address strings as of the last spill, in chunks by id (each spill adds the names
+    /// interned since the one before): what a spill thread reads them from while this thread
+    /// goes on interning. Cloning each name a batch mentions (an `Arc` count in the string's
+    /// own cache line) was most of the main thread's work at a spill.
+    frozen: Vec<Arc<[Arc<str>]>>,
+    frozen_len: usize,
 }
 
 /// Rows reserved up front for a batch (a larger `batch_rows` grows past it as needed).
@@ -261,6 +267,8 @@ impl Sorter {
             runs: Vec::new(),
             pending: None,
             spare: None,
+            frozen: Vec::new(),
+            frozen_len: 0,
         })
     }
 
@@ -312,18 +320,12 @@ impl Sorter {
         // every spill cost the main thread a sort of up to all addresses per batch (1.7M
         // strings, 50 times, in the 1M-wallet world). The small tables are ranked whole.
         let mut ranks = Ranks::of_small(&self.tables);
-        let n_names = self.tables.names.list.len();
-        let mut seen = vec![false; n_names];
-        let mut used: Vec<(u32, Arc<str>)> = Vec::new();
-        for r in &self.rows {
-            for id in [r.addr, r.cp] {
-                if id != NONE && !seen[id as usize] {
-                    seen[id as usize] = true;
-                    used.push((id, self.tables.names.list[id as usize].clone()));
-                }
-            }
+        let list = &self.tables.names.list;
+        if list.len() > self.frozen_len {
+            self.frozen.push(list[self.frozen_len..].iter().cloned().collect());
+            self.frozen_len = list.len();
         }
-        drop(seen);
+        let names = Frozen::new(self.frozen.clone());
         let dir = match &self.tmp {
             Some(d) => d.clone(),
             None => {
@@ -350,14 +352,16 @@ impl Sorter {
         let h = std::thread::Builder::new()
             .name("ingest-spill".into())
             .spawn(move || -> io::Result<Buffers> {
-                ranks.names = vec![0; n_names];
-                for (rank, id) in sort_by_text(used.iter().map(|(id, s)| (*id, &**s)))
+                let used = names.used_by(&rows);
+                ranks.names = vec![0; names.len()];
+                for (rank, id) in sort_by_text(used.iter().map(|&id| (id, names.get(id))))
                     .into_iter()
                     .enumerate()
                 {
                     ranks.names[id as usize] = rank as u32;
                 }
                 drop(used);
+                drop(names);
                 let order = sorted_order(&rows, &arena, &ranks, &mut scratch);
                 let mut w = RunWriter::new(BufWriter::with_capacity(1 << 20, File::create(&path)?));
                 // Rows are read in sorted order, scattered over the batch: a cache miss per
@@ -397,6 +401,7 @@ impl Sorter {
         let ranks = Ranks::of(&self.tables);
         let order = self.sorted_order(&ranks);
         self.wait_spill()?;
+        self.frozen = Vec::new();
         let mut dedup = Dedup::default();
         if self.runs.is_empty() {
             for i in order {
@@ -505,6 +510,54 @@ impl Sorter {
             sift_down(&mut heap, &heads, 0);
         }
         Ok(())
+    }
+}
+
+/// The address strings by id, as of a spill: chunks of consecutive ids.
+struct Frozen {
+    chunks: Vec<Arc<[Arc<str>]>>,
+    /// The first id of each chunk.
+    starts: Vec<u32>,
+    len: usize,
+}
+
+impl Frozen {
+    fn new(chunks: Vec<Arc<[Arc<str>]>>) -> Self {
+        let mut starts = Vec::with_capacity(chunks.len());
+        let mut len = 0;
+        for c in &chunks {
+            starts.push(len as u32);
+            len += c.len();
+        }
+        Self {
+            chunks,
+            starts,
+            len,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, id: u32) -> &str {
+        let c = self.starts.partition_point(|&s| s <= id) - 1;
+        &self.chunks[c][(id - self.starts[c]) as usize]
+    }
+
+    /// The ids `rows` mention (as actor or counterparty), each once.
+    fn used_by(&self, rows: &[Row]) -> Vec<u32> {
+        let mut seen = vec![false; self.len];
+        let mut used = Vec::new();
+        for r in rows {
+            for id in [r.addr, r.cp] {
+                if id != NONE && !seen[id as usize] {
+                    seen[id as usize] = true;
+                    used.push(id);
+                }
+            }
+        }
+        used
     }
 }
 
