@@ -686,6 +686,11 @@ struct Dedup {
     addr: Option<u32>,
     /// Hash of a key → its latest entry in `keys`.
     heads: FxMap<u64, u32>,
+    /// The table a wallet with more than [`Dedup::BIG`] keys moves to, kept (dirty) between
+    /// such wallets: freed and regrown for each, its fresh pages were zeroed every time.
+    big: FxMap<u64, u32>,
+    /// `heads` is the big table (the small one is in `big`).
+    in_big: bool,
     keys: Vec<Key>,
     arena: String,
 }
@@ -699,18 +704,32 @@ struct Key {
 }
 
 impl Dedup {
+    /// Keys at which a wallet's table moves to `big` (tests, whose hashes keep 2 bits, move
+    /// at 2 distinct hashes).
+    const BIG: usize = if cfg!(test) { 2 } else { 4096 };
+
     fn is_dup(&mut self, r: &Row, tx: Option<&str>) -> bool {
         if self.addr != Some(r.addr) {
             self.addr = Some(r.addr);
-            if self.heads.len() > 4096 {
-                // Clearing keeps the capacity, and a clear costs the capacity: a hub's
-                // table would slow every small wallet after it.
-                self.heads = FxMap::default();
-            } else {
-                self.heads.clear();
+            if self.in_big {
+                self.in_big = false;
+                // Back to the small table (emptied when the big one took over). The big
+                // one is not cleared now: a clear costs the capacity, and the next wallet
+                // this large pays it once.
+                std::mem::swap(&mut self.heads, &mut self.big);
             }
+            self.heads.clear();
             self.keys.clear();
             self.arena.clear();
+        }
+        if !self.in_big && self.heads.len() >= Self::BIG {
+            self.in_big = true;
+            // This wallet is large: move its keys to the big table. The small one is
+            // shrunk back so clearing it stays cheap for every small wallet after.
+            self.big.clear();
+            self.big.extend(self.heads.drain());
+            self.heads.shrink_to(64);
+            std::mem::swap(&mut self.heads, &mut self.big);
         }
         let Some(tx) = tx else {
             return false; // no tx_id: never a duplicate
@@ -723,15 +742,28 @@ impl Dedup {
         // Tests keep two bits of the hash: every key collides, so the chains are walked.
         #[cfg(test)]
         let h = h & 3;
-        let head = self.heads.get(&h).copied().unwrap_or(u32::MAX);
-        let mut i = head;
-        while i != u32::MAX {
-            let k = &self.keys[i as usize];
-            if k.chain == r.chain && k.action == r.action && &self.arena[k.tx.clone()] == tx {
-                return true;
+        // One probe: the slot found is the one the new key's entry goes to.
+        let new = self.keys.len() as u32;
+        let head = match self.heads.entry(h) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(new);
+                u32::MAX
             }
-            i = k.next;
-        }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let mut i = *o.get();
+                while i != u32::MAX {
+                    let k = &self.keys[i as usize];
+                    if k.chain == r.chain
+                        && k.action == r.action
+                        && &self.arena[k.tx.clone()] == tx
+                    {
+                        return true;
+                    }
+                    i = k.next;
+                }
+                o.insert(new)
+            }
+        };
         let start = self.arena.len();
         self.arena.push_str(tx);
         self.keys.push(Key {
@@ -740,7 +772,6 @@ impl Dedup {
             tx: start..self.arena.len(),
             next: head,
         });
-        self.heads.insert(h, self.keys.len() as u32 - 1);
         false
     }
 }
