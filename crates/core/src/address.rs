@@ -631,12 +631,19 @@ mod tests {
             let mut fes: Vec<bech32::Fe32> = x.iter().copied().bytes_to_fes().collect();
             let last = fes.len() - 1;
             fes[last] = bech32::Fe32::try_from(fes[last].to_u8() | pad).unwrap();
-            fes.into_iter().with_checksum::<Bech32m>(&hrp).chars().collect()
+            fes.into_iter()
+                .with_checksum::<Bech32m>(&hrp)
+                .chars()
+                .collect()
         };
         assert_eq!(spell(0), ok);
         for pad in [1u8, 2, 4, 8, 15] {
             let s = spell(pad);
-            assert_eq!(Address::parse(&s).unwrap_err().rule(), "address.aleo.padding", "{s}");
+            assert_eq!(
+                Address::parse(&s).unwrap_err().rule(),
+                "address.aleo.padding",
+                "{s}"
+            );
         }
     }
 

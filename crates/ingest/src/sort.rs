@@ -322,7 +322,8 @@ impl Sorter {
         let mut ranks = Ranks::of_small(&self.tables);
         let list = &self.tables.names.list;
         if list.len() > self.frozen_len {
-            self.frozen.push(list[self.frozen_len..].iter().cloned().collect());
+            self.frozen
+                .push(list[self.frozen_len..].iter().cloned().collect());
             self.frozen_len = list.len();
         }
         let names = Frozen::new(self.frozen.clone());
@@ -753,9 +754,7 @@ impl Dedup {
                 let mut i = *o.get();
                 while i != u32::MAX {
                     let k = &self.keys[i as usize];
-                    if k.chain == r.chain
-                        && k.action == r.action
-                        && &self.arena[k.tx.clone()] == tx
+                    if k.chain == r.chain && k.action == r.action && &self.arena[k.tx.clone()] == tx
                     {
                         return true;
                     }

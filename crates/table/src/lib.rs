@@ -112,11 +112,7 @@ fn encode(
         .filter(|i| !HELPER_COLUMNS.contains(i) && is_ids(i))
         .map(id_writer)
         .collect();
-    let by_ids: Vec<usize> = dict_writers
-        .iter()
-        .chain(&own_dicts)
-        .map(|w| w.0)
-        .collect();
+    let by_ids: Vec<usize> = dict_writers.iter().chain(&own_dicts).map(|w| w.0).collect();
     let mut fw =
         SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), Arc::new(props))?;
     let factory = ArrowRowGroupWriterFactory::new(&fw, arrow_schema.clone());
