@@ -127,7 +127,7 @@ struct Validator {
     long: sort::FxMap<Box<str>, u32>,
     errors: Vec<AddressError>,
     /// Distinct valid addresses (ids handed out). Every canonical address that has an id is
-    /// a key of `cache` too, so a raw string in another form (upper case, `\\x` hex) finds
+    /// a key of `cache` too, so a raw string in another form (upper case, `\x` hex) finds
     /// the id its canonical form already has there, with no second table.
     distinct: u64,
     /// The two strings looked up last, most recent first, with their verdicts: exports

@@ -275,8 +275,7 @@ pub fn encode_hybrid(vals: &[u32], bit_width: u8, out: &mut Vec<u8>) {
         // Literals must end on a group of 8 before an RLE run: top them up from the run.
         let need = (8 - (i - lit) % 8) % 8;
         if run >= need + 8 {
-            // A whole number of groups: all of it is written.
-            put_literals(&vals[lit..i + need], bit_width, false, out);
+            put_literals(&vals[lit..i + need], bit_width, out);
             let run = run - need;
             put_varint(out, (run as u64) << 1);
             let bytes = (bit_width as usize).div_ceil(8);
@@ -287,22 +286,19 @@ pub fn encode_hybrid(vals: &[u32], bit_width: u8, out: &mut Vec<u8>) {
             i += run;
         }
     }
-    put_literals(&vals[lit..], bit_width, true, out);
+    put_literals(&vals[lit..], bit_width, out);
 }
 
 /// Groups of 8 per bit-packed run, at most (what `parquet`'s own encoder writes).
 const MAX_GROUPS: usize = 63;
 
 /// Bit-packed runs of `lits`, at most [`MAX_GROUPS`] groups each, from the start (so a long
-/// stretch splits where the first encoder, which flushed every 63 groups, split it); without
-/// `pad`, only up to the last whole group of 8. Returns how many values were written.
-fn put_literals(lits: &[u32], bit_width: u8, pad: bool, out: &mut Vec<u8>) -> usize {
+/// stretch splits where the first encoder, which flushed every 63 groups, split it); the last
+/// group padded with zeros (before an RLE run, `lits` is a whole number of groups).
+fn put_literals(lits: &[u32], bit_width: u8, out: &mut Vec<u8>) {
     let mut done = 0;
     while done < lits.len() {
         let take = (lits.len() - done).min(MAX_GROUPS * 8);
-        if !take.is_multiple_of(8) && !pad {
-            break;
-        }
         let rest = &lits[done..done + take];
         let groups = take.div_ceil(8);
         put_varint(out, ((groups as u64) << 1) | 1);
@@ -318,7 +314,6 @@ fn put_literals(lits: &[u32], bit_width: u8, pad: bool, out: &mut Vec<u8>) -> us
         }
         done += take;
     }
-    done
 }
 
 /// Eight values of `bit_width` bits (at most 32), least significant bit first: exactly
