@@ -19,12 +19,30 @@ unsafe extern "C" {
     /// mimalloc library the allocator above links (libmimalloc-sys only declares it behind
     /// its `extended` feature).
     fn mi_collect(force: bool);
+    /// `void mi_option_set(mi_option_t option, long value)`.
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    /// `long mi_option_get(mi_option_t option)`.
+    #[cfg(test)]
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
 }
+
+/// `mi_option_purge_delay` in mimalloc v3's `mi_option_t`: milliseconds before freed memory
+/// goes back to the OS (1000 by default, times `arena_purge_mult`, 1).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+const DEFAULT_PURGE_DELAY: std::ffi::c_long = 1000;
 
 /// What `fairdrop_core::mem::release` calls in this binary.
 fn release_memory() {
     // SAFETY: mi_collect takes no pointers and may be called from any thread at any time.
     unsafe { mi_collect(true) }
+}
+
+/// What `fairdrop_core::mem::hold_freed` calls in this binary: with `true`, purges are
+/// scheduled an hour out, so freed memory stays until `mi_collect(true)` forces them.
+fn hold_memory(on: bool) {
+    let delay = if on { 3_600_000 } else { DEFAULT_PURGE_DELAY };
+    // SAFETY: mi_option_set only stores the value; any thread, any time.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, delay) }
 }
 
 use std::process::ExitCode;
@@ -77,6 +95,7 @@ impl std::error::Error for Exit {}
 
 fn main() -> ExitCode {
     fairdrop_core::mem::set_release(release_memory);
+    fairdrop_core::mem::set_hold(hold_memory);
     let cli = Cli::parse();
     let res = match cli.cmd {
         Command::Simulate(a) => cmd::simulate::run(a),
@@ -108,6 +127,25 @@ fn main() -> ExitCode {
             }
             eprintln!("fairdrop: error: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The option index is mimalloc's: its default is v3's documented 1000 ms, and setting it
+    /// through `hold_memory` is what mimalloc then reads back.
+    #[test]
+    fn purge_delay_option_is_mimallocs() {
+        // SAFETY: reads and stores an option value.
+        unsafe {
+            assert_eq!(mi_option_get(MI_OPTION_PURGE_DELAY), DEFAULT_PURGE_DELAY);
+            hold_memory(true);
+            assert_eq!(mi_option_get(MI_OPTION_PURGE_DELAY), 3_600_000);
+            hold_memory(false);
+            assert_eq!(mi_option_get(MI_OPTION_PURGE_DELAY), DEFAULT_PURGE_DELAY);
         }
     }
 }

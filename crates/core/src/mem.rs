@@ -8,22 +8,59 @@
 //! ([`set_release`]), and stages call [`release`] after dropping something large. Without a
 //! registered function (tests, other binaries) [`release`] does nothing.
 //!
+//! A long job can also ask the allocator to keep what is freed until the next [`release`]
+//! ([`hold_freed`]): on a virtual machine that reports free pages to its host, a page given
+//! back costs a fault and a fresh zeroing when it is touched again, and mimalloc on its own
+//! gives freed pages back a second after they were freed.
+//!
 //! ```
 //! fairdrop_core::mem::release(); // nothing registered: a no-op
+//! let held = fairdrop_core::mem::hold_freed(); // likewise
+//! drop(held);
 //! ```
 
 use std::sync::OnceLock;
 
 static RELEASE: OnceLock<fn()> = OnceLock::new();
+static HOLD: OnceLock<fn(bool)> = OnceLock::new();
 
 /// Register the process's release function (the first registration wins).
 pub fn set_release(f: fn()) {
     let _ = RELEASE.set(f);
 }
 
+/// Register the function that switches the allocator between keeping freed memory until the
+/// next [`release`] (`true`) and its own timing (`false`). The first registration wins.
+pub fn set_hold(f: fn(bool)) {
+    let _ = HOLD.set(f);
+}
+
 /// Ask the allocator to return the memory freed so far to the operating system.
 pub fn release() {
     if let Some(f) = RELEASE.get() {
         f();
+    }
+}
+
+/// While the guard lives, freed memory stays with the allocator for reuse until the next
+/// [`release`]; the caller decides when to give it back (at stage boundaries, say). Dropping
+/// the guard gives it back and restores the allocator's own timing.
+#[must_use = "memory is held only while the guard lives"]
+pub fn hold_freed() -> Held {
+    if let Some(f) = HOLD.get() {
+        f(true);
+    }
+    Held(())
+}
+
+/// See [`hold_freed`].
+pub struct Held(());
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(f) = HOLD.get() {
+            f(false);
+        }
+        release();
     }
 }

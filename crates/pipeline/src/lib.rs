@@ -105,6 +105,12 @@ pub struct WalletState {
     pub cluster: Option<String>,
 }
 
+/// Scored wallets between two releases of freed memory while scoring runs (see
+/// [`fairdrop_core::mem::hold_freed`]): the decoding buffers and the sybil reader's batches
+/// turn over many times a second and are reused, while what the transfers pass and the
+/// reader's growing tables leave behind would otherwise pile up to the run's peak.
+const RELEASE_EVERY: usize = 1 << 17;
+
 /// Run the campaign. See the crate docs.
 pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let out = opts
@@ -117,6 +123,11 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
         out: out.display().to_string(),
         ..Default::default()
     };
+    // Freed memory stays with the allocator until a stage boundary below gives it back
+    // (and every 128k wallets while scoring): given back a second after it was freed, it was
+    // faulted in and zeroed again by a later batch (on a VM whose host takes freed pages,
+    // page zeroing was a tenth of the run's CPU time at 1M wallets).
+    let _held = fairdrop_core::mem::hold_freed();
     let mut timer = std::time::Instant::now();
     let mut lap = |name: &str, s: &mut RunSummary| {
         s.stage_seconds
@@ -237,6 +248,9 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(4096)));
                 }
             }
+            if wallets.len() % RELEASE_EVERY == RELEASE_EVERY - 1 {
+                fairdrop_core::mem::release();
+            }
             wallets.push(WalletState {
                 score,
                 steps,
@@ -252,6 +266,8 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
         summary.wallets_other_kind = other;
         summary.passed_gates = wallets.iter().filter(|w| w.passed_gates).count() as u64;
         lap("score", &mut summary);
+        // The transfers pass's table and the decoding buffers are gone.
+        fairdrop_core::mem::release();
         let read =
             match reader {
                 Some(h) => Some(h.join().unwrap_or_else(|_| {
@@ -270,6 +286,8 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
         summary.sybil_clusters = s.clusters;
     }
     lap("sybil", &mut summary);
+    // The detector's graphs and signatures are gone; commit builds trees and proof files.
+    fairdrop_core::mem::release();
     summary.eligible = wallets.iter().filter(|w| w.score.eligible).count() as u64;
 
     // 4. Allocate.
