@@ -19,6 +19,7 @@
 //! drop(held);
 //! ```
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 static RELEASE: OnceLock<fn()> = OnceLock::new();
@@ -42,13 +43,18 @@ pub fn release() {
     }
 }
 
+/// Guards alive ([`hold_freed`] nests: a stage that holds inside a run that holds).
+static HOLDERS: AtomicUsize = AtomicUsize::new(0);
+
 /// While the guard lives, freed memory stays with the allocator for reuse until the next
 /// [`release`]; the caller decides when to give it back (at stage boundaries, say). Dropping
-/// the guard gives it back and restores the allocator's own timing.
+/// the guard gives it back; when the last guard goes, the allocator's own timing returns.
 #[must_use = "memory is held only while the guard lives"]
 pub fn hold_freed() -> Held {
-    if let Some(f) = HOLD.get() {
-        f(true);
+    if HOLDERS.fetch_add(1, Ordering::SeqCst) == 0 {
+        if let Some(f) = HOLD.get() {
+            f(true);
+        }
     }
     Held(())
 }
@@ -58,9 +64,32 @@ pub struct Held(());
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if let Some(f) = HOLD.get() {
-            f(false);
+        if HOLDERS.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if let Some(f) = HOLD.get() {
+                f(false);
+            }
         }
         release();
+    }
+}
+
+/// Whether some [`hold_freed`] guard is alive.
+pub fn holding() -> bool {
+    HOLDERS.load(Ordering::SeqCst) > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_nest() {
+        assert!(!holding());
+        let outer = hold_freed();
+        let inner = hold_freed();
+        drop(inner);
+        assert!(holding(), "the outer guard still holds");
+        drop(outer);
+        assert!(!holding());
     }
 }

@@ -235,6 +235,11 @@ pub fn ingest(
     if inputs.is_empty() {
         return Err(IngestError::NoInputs);
     }
+    // Batch, spill and merge buffers are freed and allocated again all along: the allocator
+    // keeps them until ingest ends instead of giving them back a second after each is freed
+    // (on a VM whose host takes freed pages, each round trip was a fault and a zeroing:
+    // 49.5M rows in 36.5-37.1 s instead of 38.7-40.7 s, 0.1 GB more peak).
+    let _held = fairdrop_core::mem::hold_freed();
     // Fail fast on files that cannot be opened or named, before any work.
     let mut formats = Vec::new();
     let mut total_bytes = 0u64;
