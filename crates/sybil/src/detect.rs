@@ -396,10 +396,97 @@ struct Group {
     size: usize,
 }
 
+/// Step 6 of [`detect`]: the behaviour signals from activity, as (signal, groups) in the
+/// order the groups are added. Reads only the candidates' activity, nothing of the graph, so
+/// it runs beside the graph steps.
+fn behaviour_groups(
+    input: &SybilInput,
+    cfg: &Config,
+    cand: &[bool],
+) -> Vec<(Signal, Vec<Vec<WalletId>>)> {
+    if input.activity.is_empty() && input.compact.is_empty() {
+        return Vec::new();
+    }
+    let n = input.n_wallets();
+    let valid = |w: WalletId| (w as usize) < n;
+    let b = &cfg.behaviour;
+    let mine = |a: &&crate::input::Activity| valid(a.wallet) && cand[a.wallet as usize];
+    let keep = |w: WalletId| valid(w) && cand[w as usize];
+    // Each candidate's rows together, in wallet order: borrowed when every wallet's rows
+    // are contiguous (a run's reader gives that), else from a sorted copy.
+    let sorted: Vec<behaviour::Row>;
+    let runs = match behaviour::wallet_runs(&input.compact, keep) {
+        Some(r) if !input.compact.is_empty() => r,
+        _ => {
+            sorted = if input.compact.is_empty() {
+                behaviour::sorted_rows(input.activity.iter().filter(mine))
+            } else {
+                let mut v: Vec<behaviour::Row> = input
+                    .compact
+                    .iter()
+                    .copied()
+                    .filter(|r| keep(r.wallet))
+                    .collect();
+                v.sort_unstable();
+                v
+            };
+            behaviour::wallet_runs(&sorted, |_| true).expect("sorted rows are contiguous")
+        }
+    };
+    let lockstep = behaviour::lockstep_groups_runs(&runs, b);
+    let first = behaviour::sync_first_activity_groups_runs(&runs, b);
+    drop(runs);
+    let is_bridge: Vec<bool> = (0..input.symbols.len() as u32)
+        .map(|s| b.bridge_actions.iter().any(|x| x == input.symbols.name(s)))
+        .collect();
+    let bridges: Vec<_> = input
+        .activity
+        .iter()
+        .filter(mine)
+        .filter(|a| is_bridge.get(a.action as usize).copied().unwrap_or(false))
+        .copied()
+        .collect();
+    vec![
+        (Signal::Lockstep, lockstep),
+        (
+            Signal::SameAmountBridge,
+            behaviour::same_amount_bridge_groups(&bridges, &input.symbols, b),
+        ),
+        (Signal::SyncFirstActivity, first),
+    ]
+}
+
 /// Run the detector.
 pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
-    let n = input.n_wallets();
     let cand = input.candidate_mask();
+    // The behaviour signals (MinHash over each candidate's activity) and the graph steps
+    // read the same input and nothing of each other: the former run on a second thread
+    // (about 2 s each at 1M wallets).
+    std::thread::scope(|scope| {
+        let cand = &cand;
+        match std::thread::Builder::new()
+            .name("sybil-behaviour".into())
+            .spawn_scoped(scope, move || behaviour_groups(input, cfg, cand))
+        {
+            Ok(h) => detect_with(input, cfg, appeals, cand, || {
+                h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }),
+            Err(_) => detect_with(input, cfg, appeals, cand, || {
+                behaviour_groups(input, cfg, cand)
+            }),
+        }
+    })
+}
+
+/// [`detect`] once the candidates are known, with the behaviour groups from `behaviour`.
+fn detect_with(
+    input: &SybilInput,
+    cfg: &Config,
+    appeals: &Appeals,
+    cand: &[bool],
+    behaviour: impl FnOnce() -> Vec<(Signal, Vec<Vec<WalletId>>)>,
+) -> Report {
+    let n = input.n_wallets();
     let allow = input.mask(&input.allow);
     let listed = input.mask(&input.hubs);
     let mut stats = Stats {
@@ -667,68 +754,23 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
         }
     }
 
-    // 6. Behaviour signals from activity.
-    if !input.activity.is_empty() || !input.compact.is_empty() {
-        let b = &cfg.behaviour;
-        let mine = |a: &&crate::input::Activity| valid(a.wallet) && cand[a.wallet as usize];
-        let keep = |w: WalletId| valid(w) && cand[w as usize];
-        // Each candidate's rows together, in wallet order: borrowed when every wallet's rows
-        // are contiguous (a run's reader gives that), else from a sorted copy.
-        let sorted: Vec<behaviour::Row>;
-        let runs = match behaviour::wallet_runs(&input.compact, keep) {
-            Some(r) if !input.compact.is_empty() => r,
-            _ => {
-                sorted = if input.compact.is_empty() {
-                    behaviour::sorted_rows(input.activity.iter().filter(mine))
-                } else {
-                    let mut v: Vec<behaviour::Row> = input
-                        .compact
-                        .iter()
-                        .copied()
-                        .filter(|r| keep(r.wallet))
-                        .collect();
-                    v.sort_unstable();
-                    v
-                };
-                behaviour::wallet_runs(&sorted, |_| true).expect("sorted rows are contiguous")
-            }
-        };
-        let lockstep = behaviour::lockstep_groups_runs(&runs, b);
-        let first = behaviour::sync_first_activity_groups_runs(&runs, b);
-        drop(runs);
-        let is_bridge: Vec<bool> = (0..input.symbols.len() as u32)
-            .map(|s| b.bridge_actions.iter().any(|x| x == input.symbols.name(s)))
-            .collect();
-        let bridges: Vec<_> = input
-            .activity
-            .iter()
-            .filter(mine)
-            .filter(|a| is_bridge.get(a.action as usize).copied().unwrap_or(false))
-            .copied()
-            .collect();
-        for (signal, gs) in [
-            (Signal::Lockstep, lockstep),
-            (
-                Signal::SameAmountBridge,
-                behaviour::same_amount_bridge_groups(&bridges, &input.symbols, b),
-            ),
-            (Signal::SyncFirstActivity, first),
-        ] {
-            let standalone = cfg
-                .standalone_behaviour
-                .as_ref()
-                .is_none_or(|v| v.contains(&signal));
-            for members in gs {
-                stats.behaviour_groups += 1;
-                groups.push(Group {
-                    signal,
-                    members,
-                    graph_wallets: 0,
-                    graph_edges: 0,
-                    standalone,
-                    size: 0,
-                });
-            }
+    // 6. Behaviour signals from activity (computed on their own thread, joined here so
+    // groups keep their order).
+    for (signal, gs) in behaviour() {
+        let standalone = cfg
+            .standalone_behaviour
+            .as_ref()
+            .is_none_or(|v| v.contains(&signal));
+        for members in gs {
+            stats.behaviour_groups += 1;
+            groups.push(Group {
+                signal,
+                members,
+                graph_wallets: 0,
+                graph_edges: 0,
+                standalone,
+                size: 0,
+            });
         }
     }
 
