@@ -13,6 +13,36 @@ pub struct AtomicFile {
     tmp: PathBuf,
     target: PathBuf,
     writer: Option<BufWriter<File>>,
+    /// Bytes written through [`Write`], and how many of them write-out was started for.
+    written: u64,
+    kicked: u64,
+}
+
+/// Through [`Write`], write-out to the disk is started every this many bytes, so that the
+/// fsync at [`AtomicFile::commit`] waits for the last stretch only (the fsync of a 2.6 GB
+/// `events.parquet` was 0.65 s at the end of ingest, with nothing else to do meanwhile).
+const KICK_BYTES: u64 = 64 << 20;
+
+/// Start write-out of `len` bytes from `off` without waiting for it (Linux); elsewhere
+/// nothing, and the fsync at commit does it all.
+fn start_writeback(f: &File, off: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a syscall on a descriptor `f` keeps open; SYNC_FILE_RANGE_WRITE only
+        // starts write-out of dirty pages in the range. Its result is advice: the fsync at
+        // commit is what reports errors.
+        unsafe {
+            libc::sync_file_range(
+                f.as_raw_fd(),
+                off as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (f, off, len);
 }
 
 impl AtomicFile {
@@ -31,6 +61,8 @@ impl AtomicFile {
             tmp,
             target,
             writer: Some(BufWriter::with_capacity(1 << 20, f)),
+            written: 0,
+            kicked: 0,
         })
     }
 
@@ -50,7 +82,19 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer().write(buf)
+        let n = self.writer().write(buf)?;
+        self.written += n as u64;
+        if self.written - self.kicked >= KICK_BYTES {
+            let w = self.writer.as_ref().expect("writer present until commit");
+            // Bytes past the buffer are in the file (bytes written through `writer()` are not
+            // counted, so this never runs past them).
+            let in_file = self.written.saturating_sub(w.buffer().len() as u64);
+            if in_file > self.kicked {
+                start_writeback(w.get_ref(), self.kicked, in_file - self.kicked);
+                self.kicked = in_file;
+            }
+        }
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.writer().flush()
@@ -173,6 +217,27 @@ mod tests {
         fs::write(ad.path().join("b"), b"2").unwrap();
         drop(ad);
         assert!(out.join("a").exists() && !out.join("b").exists());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Past the write-out threshold (started every 64 MiB, in odd-sized writes that leave
+    /// bytes in the buffer), every byte arrives, in order.
+    #[test]
+    fn long_files_arrive_whole() {
+        let d = std::env::temp_dir().join(format!("fd-core-long-{}", std::process::id()));
+        fs::create_dir_all(&d).unwrap();
+        let p = d.join("long.bin");
+        let mut f = AtomicFile::create(&p).unwrap();
+        let piece: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+        let mut want = Vec::new();
+        for k in 0..150u32 {
+            let part = &piece[..piece.len() - (k as usize % 7)];
+            f.write_all(part).unwrap();
+            want.extend_from_slice(part);
+        }
+        assert!(f.kicked > 0, "write-out was started along the way");
+        f.commit().unwrap();
+        assert!(fs::read(&p).unwrap() == want);
         fs::remove_dir_all(&d).unwrap();
     }
 }
