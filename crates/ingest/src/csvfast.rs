@@ -9,6 +9,10 @@
 //! `csv::Reader`, with line numbers continued. Blocks begin at a line start outside any
 //! quoted field (no quote came before), so the hand-over is exact.
 //!
+//! [`CsvRecords::read_block`] gives a fast-path block whole: its bytes and each record's
+//! fields as byte ranges of them, so no field is copied (the parser thread of `read_csv` uses
+//! it; [`CsvRecords::read`] copies each record into a `csv::ByteRecord`).
+//!
 //! Blank lines yield no record on the fast path; callers skip them on both paths (a record of
 //! one empty field).
 
@@ -30,9 +34,12 @@ enum State {
         eof: bool,
         /// 1 + the line ends consumed so far.
         line: u64,
-        /// The last record ended `\r\n`: csv ends such a record at the `\r` and consumes
-        /// the `\n` in the next read, where it counts like a skipped blank line.
-        crlf: bool,
+        /// Line ends consumed since the last record that do not count for the next one:
+        /// csv numbers a record by the lines before its read began, so blank lines skipped
+        /// on the way count only for later records. A record that ended `\r\n` leaves one
+        /// too: csv ends it at the `\r` and consumes the `\n` in the next read, where it
+        /// counts like a skipped blank line.
+        blanks: u64,
     },
     Slow {
         rdr: Box<Slow>,
@@ -47,6 +54,55 @@ enum State {
 pub struct CsvRecords {
     state: State,
     block: usize,
+}
+
+/// One line of the current fast-path block.
+enum Line {
+    /// A record: its line number and text (without the line end).
+    Record {
+        at: u64,
+        text: std::ops::Range<usize>,
+    },
+    Blank,
+    /// The block is used up.
+    End,
+}
+
+/// The records of one fast-path block, split without copying a field: what
+/// [`CsvRecords::read_block`] fills.
+#[derive(Default)]
+pub struct Block {
+    /// The block's bytes (whole lines).
+    pub text: Vec<u8>,
+    /// Per record: its line number, and its fields as `spans[first..first + len]`.
+    pub recs: Vec<BlockRec>,
+    /// Field byte ranges in `text`, `(start, end)`.
+    pub spans: Vec<(u32, u32)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct BlockRec {
+    pub line: u64,
+    pub first: u32,
+    pub len: u32,
+}
+
+impl Block {
+    /// The fields of record `r` as byte ranges in `text`.
+    pub fn fields(&self, r: &BlockRec) -> &[(u32, u32)] {
+        &self.spans[r.first as usize..(r.first + r.len) as usize]
+    }
+}
+
+/// What [`CsvRecords::read_block`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BlockRead {
+    /// `Block` holds the records of the next block (possibly none: only blank lines).
+    Block,
+    /// The rest of the input needs the CSV state machine: read it with [`CsvRecords::read`].
+    Slow,
+    /// No input left.
+    End,
 }
 
 impl CsvRecords {
@@ -64,78 +120,96 @@ impl CsvRecords {
                 end: 0,
                 eof: false,
                 line: 1,
-                crlf: false,
+                blanks: 0,
             },
             block: block.max(1),
         }
     }
 
+    /// The next line of the current fast-path block (`Line::End` also when not fast).
+    fn next_line(&mut self) -> Line {
+        let State::Fast {
+            buf,
+            pos,
+            end,
+            line,
+            blanks,
+            ..
+        } = &mut self.state
+        else {
+            return Line::End;
+        };
+        if *pos == *end {
+            return Line::End;
+        }
+        let rest = &buf[*pos..*end];
+        let (len, used) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (i, i + 1),
+            None => (rest.len(), rest.len()),
+        };
+        let cr = len > 0 && rest[len - 1] == b'\r';
+        let len = len - cr as usize;
+        let start = *pos;
+        *pos += used;
+        *line += 1;
+        if len == 0 {
+            *blanks += 1;
+            return Line::Blank;
+        }
+        let at = *line - 1 - *blanks;
+        *blanks = (cr && used > len + 1) as u64;
+        Line::Record {
+            at,
+            text: start..start + len,
+        }
+    }
+
+    /// Start the next block of the fast path: `Ok(false)` when the input has ended or the
+    /// reader has switched to the CSV state machine (see `self.state`).
+    fn next_block(&mut self) -> Result<bool, csv::Error> {
+        let State::Fast {
+            r,
+            buf,
+            pos,
+            end,
+            eof,
+            blanks,
+            ..
+        } = &mut self.state
+        else {
+            return Ok(false);
+        };
+        buf.drain(..*end);
+        *pos = 0;
+        *end = 0;
+        fill(r, buf, self.block, eof)?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        *end = if *eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', buf).map_or(buf.len(), |i| i + 1)
+        };
+        if needs_csv(&buf[..*end]) {
+            let b = *blanks;
+            self.hand_over(b);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
     /// The next record into `rec` (with its line in `rec.position()`); `false` at the end.
     /// The same contract as `csv::Reader::read_byte_record`.
     pub fn read(&mut self, rec: &mut csv::ByteRecord) -> Result<bool, csv::Error> {
-        // csv numbers a record by the lines before its read began: blank lines it skips on
-        // the way count only for later records. `blanks` are those skipped in this call.
-        let mut blanks = match &mut self.state {
-            State::Fast { crlf, .. } => std::mem::take(crlf) as u64,
-            _ => 0,
-        };
         loop {
-            match &mut self.state {
-                State::Slow { rdr, offset } => {
-                    let got = rdr.read_byte_record(rec)?;
-                    if got {
-                        let mut p = rec.position().cloned().unwrap_or_else(csv::Position::new);
-                        let line = p.line() + *offset;
-                        p.set_line(line);
-                        rec.set_position(Some(p));
-                    }
-                    return Ok(got);
-                }
-                State::Empty => return Ok(false),
-                State::Fast {
-                    r,
-                    buf,
-                    pos,
-                    end,
-                    eof,
-                    line,
-                    crlf,
-                } => {
-                    if *pos == *end {
-                        buf.drain(..*end);
-                        *pos = 0;
-                        *end = 0;
-                        fill(r, buf, self.block, eof)?;
-                        if buf.is_empty() {
-                            return Ok(false);
-                        }
-                        *end = if *eof {
-                            buf.len()
-                        } else {
-                            memchr::memrchr(b'\n', buf).map_or(buf.len(), |i| i + 1)
-                        };
-                        if needs_csv(&buf[..*end]) {
-                            self.hand_over(blanks);
-                            continue;
-                        }
-                    }
-                    let rest = &buf[*pos..*end];
-                    let (text, used) = match memchr::memchr(b'\n', rest) {
-                        Some(i) => (&rest[..i], i + 1),
-                        None => (rest, rest.len()),
+            match self.next_line() {
+                Line::Blank => continue,
+                Line::Record { at, text } => {
+                    let State::Fast { buf, .. } = &self.state else {
+                        unreachable!("records come from the fast path")
                     };
-                    let (text, cr) = match text.strip_suffix(b"\r") {
-                        Some(t) => (t, true),
-                        None => (text, false),
-                    };
-                    let at = *line - blanks;
-                    *pos += used;
-                    *line += 1;
-                    if text.is_empty() {
-                        blanks += 1;
-                        continue;
-                    }
-                    *crlf = cr && used > text.len() + 1;
+                    let text = &buf[text];
                     rec.clear();
                     let mut start = 0;
                     for i in memchr::memchr_iter(b',', text) {
@@ -148,8 +222,90 @@ impl CsvRecords {
                     rec.set_position(Some(p));
                     return Ok(true);
                 }
+                Line::End => {}
+            }
+            match &mut self.state {
+                State::Fast { .. } => {
+                    if !self.next_block()? && matches!(self.state, State::Fast { .. }) {
+                        return Ok(false);
+                    }
+                }
+                State::Slow { rdr, offset } => {
+                    let got = rdr.read_byte_record(rec)?;
+                    if got {
+                        let mut p = rec.position().cloned().unwrap_or_else(csv::Position::new);
+                        let line = p.line() + *offset;
+                        p.set_line(line);
+                        rec.set_position(Some(p));
+                    }
+                    return Ok(got);
+                }
+                State::Empty => return Ok(false),
             }
         }
+    }
+
+    /// The records of the rest of the current block, or of the next one, into `out`, their
+    /// fields as ranges of `out.text` (the block's bytes move there; `out`'s old buffer is
+    /// reused for reading). Records are exactly those [`CsvRecords::read`] gives, blank
+    /// lines left out. Once this returns `BlockRead::Slow`, read the rest with `read`.
+    pub fn read_block(&mut self, out: &mut Block) -> Result<BlockRead, csv::Error> {
+        out.recs.clear();
+        out.spans.clear();
+        out.text.clear();
+        let fresh = match &self.state {
+            State::Fast { pos, end, .. } => pos == end,
+            State::Slow { .. } => return Ok(BlockRead::Slow),
+            State::Empty => return Ok(BlockRead::End),
+        };
+        if fresh && !self.next_block()? {
+            return Ok(match self.state {
+                State::Fast { .. } | State::Empty => BlockRead::End,
+                State::Slow { .. } => BlockRead::Slow,
+            });
+        }
+        if let State::Fast { end, blanks, .. } = &self.state {
+            if *end > u32::MAX as usize {
+                // Offsets are u32: a line of 4 GiB goes to the state machine.
+                let b = *blanks;
+                self.hand_over(b);
+                return Ok(BlockRead::Slow);
+            }
+        }
+        loop {
+            match self.next_line() {
+                Line::Blank => {}
+                Line::End => break,
+                Line::Record { at, text } => {
+                    let State::Fast { buf, .. } = &self.state else {
+                        unreachable!("records come from the fast path")
+                    };
+                    let first = out.spans.len() as u32;
+                    let mut start = text.start;
+                    for i in memchr::memchr_iter(b',', &buf[text.clone()]) {
+                        out.spans.push((start as u32, (text.start + i) as u32));
+                        start = text.start + i + 1;
+                    }
+                    out.spans.push((start as u32, text.end as u32));
+                    out.recs.push(BlockRec {
+                        line: at,
+                        first,
+                        len: out.spans.len() as u32 - first,
+                    });
+                }
+            }
+        }
+        let State::Fast { buf, pos, end, .. } = &mut self.state else {
+            unreachable!("the block was read on the fast path")
+        };
+        // Hand the block over whole and keep reading into `out`'s old buffer: only the
+        // start of the next block (less than a line) is copied.
+        std::mem::swap(buf, &mut out.text);
+        buf.extend_from_slice(&out.text[*end..]);
+        out.text.truncate(*end);
+        *pos = 0;
+        *end = 0;
+        Ok(BlockRead::Block)
     }
 
     /// Continue with `csv::Reader` from the start of the current block, giving it back the
@@ -245,6 +401,39 @@ mod tests {
         out
     }
 
+    /// The same through `read_block`, then `read` once it says `Slow`.
+    fn with_blocks(data: &[u8], block: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut r = CsvRecords::with_block(Box::new(Cursor::new(data.to_vec())), block);
+        let mut out = Vec::new();
+        let mut b = Block::default();
+        loop {
+            match r.read_block(&mut b).unwrap() {
+                BlockRead::Block => {
+                    for rec in &b.recs {
+                        let f = b.fields(rec);
+                        let fields: Vec<Vec<u8>> = f
+                            .iter()
+                            .map(|&(s, e)| b.text[s as usize..e as usize].to_vec())
+                            .collect();
+                        out.push((rec.line, fields));
+                    }
+                }
+                BlockRead::End => return out,
+                BlockRead::Slow => break,
+            }
+        }
+        assert_eq!(r.read_block(&mut b).unwrap(), BlockRead::Slow);
+        let mut rec = csv::ByteRecord::new();
+        while r.read(&mut rec).unwrap() {
+            if rec.len() == 1 && rec[0].is_empty() {
+                continue;
+            }
+            let line = rec.position().unwrap().line();
+            out.push((line, rec.iter().map(<[u8]>::to_vec).collect()));
+        }
+        out
+    }
+
     #[test]
     fn plain_file_and_hand_over() {
         let data = b"a,b,c\r\n1,2,3\n\n4,,\nx,\"y,\nz\",w\n5,6,7";
@@ -259,10 +448,12 @@ mod tests {
         );
         for block in [1, 2, 5, 8, 13, 1 << 20] {
             assert_eq!(with_fast(data, block), want, "block {block}");
+            assert_eq!(with_blocks(data, block), want, "blocks of {block}");
         }
         // All fast (no quote, no lone CR): the last line has no newline.
         let plain = b"t,a\n1,2\n\n3,4";
         assert_eq!(with_fast(plain, 3), with_csv(plain));
+        assert_eq!(with_blocks(plain, 3), with_csv(plain));
     }
 
     proptest! {
@@ -284,7 +475,9 @@ mod tests {
             ),
             block in 1usize..64,
         ) {
-            prop_assert_eq!(with_fast(&data, block), with_csv(&data));
+            let want = with_csv(&data);
+            prop_assert_eq!(with_fast(&data, block), want.clone());
+            prop_assert_eq!(with_blocks(&data, block), want);
         }
 
         /// Files without quotes or lone CRs (the fast path end to end), CRLF or LF.
@@ -297,7 +490,9 @@ mod tests {
             let nl = if crlf { "\r\n" } else { "\n" };
             let data = lines.join(nl);
             prop_assert!(!needs_csv(data.as_bytes()));
-            prop_assert_eq!(with_fast(data.as_bytes(), block), with_csv(data.as_bytes()));
+            let want = with_csv(data.as_bytes());
+            prop_assert_eq!(with_fast(data.as_bytes(), block), want.clone());
+            prop_assert_eq!(with_blocks(data.as_bytes(), block), want);
         }
     }
 }
