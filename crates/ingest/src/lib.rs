@@ -313,7 +313,7 @@ pub fn ingest(
             }
             let res = match row.fields {
                 Err(rule) => Err((rule, rule_text(rule))),
-                Ok(f) => validate(&f, row.pre, &mut val, &mut sorter, src as u32, row.pos)
+                Ok(f) => validate(&f, row.pre, &mut val, &mut sorter, src as u32)
                     .map_err(|e| (e.rule(), e.to_string())),
             };
             if let Err((rule, detail)) = res {
@@ -598,7 +598,6 @@ fn validate(
     val: &mut Validator,
     sorter: &mut Sorter,
     src: u32,
-    pos: Position,
 ) -> Result<(), FieldError> {
     // The core owns the field rules; addresses resolve through our interning cache so each
     // distinct string is checked once. Nothing here allocates per row.
@@ -622,7 +621,6 @@ fn validate(
         tx_off: 0,
         tx_len: 0,
         src,
-        pos,
     };
     sorter.push(row, e.tx_id);
     Ok(())

@@ -20,8 +20,6 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::source::Position;
-
 /// "No value" for optional interned columns.
 pub const NONE: u32 = fairdrop_table::NO_ID;
 const NO_TX: u16 = u16::MAX;
@@ -126,14 +124,16 @@ pub struct Row {
     pub asset: u32,
     pub program: u32,
     /// The amount as two words, low first, when `has_amount` (see [`Row::amount`]):
-    /// `Option<u128>` is 32 bytes aligned to 16, which made a row 96 bytes instead of 80.
+    /// `Option<u128>` is 32 bytes aligned to 16, which made a row 80 bytes instead of 64.
     /// Batches are a million rows, and fresh pages cost here.
     pub amount_words: [u64; 2],
     pub has_amount: bool,
     pub tx_off: u32,
     pub tx_len: u16,
+    /// The input file, by index. Rows of one batch are in input order, and so are the runs;
+    /// rows are told apart by that order (batch index, then run), not by a stored line:
+    /// rows equal in every field but their line are equal in every output too.
     pub src: u32,
-    pub pos: Position,
 }
 
 impl Row {
@@ -206,7 +206,7 @@ impl Ranks {
             .then_with(|| {
                 Self::opt(&self.programs, a.program).cmp(&Self::opt(&self.programs, b.program))
             })
-            .then_with(|| (a.src, a.pos).cmp(&(b.src, b.pos)))
+            .then_with(|| a.src.cmp(&b.src))
     }
     /// The whole-row order (the merge and the sort compare packed keys, then `cmp_rest`).
     #[cfg(test)]
@@ -453,13 +453,14 @@ impl Sorter {
                 });
             }
         }
-        // Whether head `a`'s row comes before head `b`'s (a total order: rows of different
-        // runs differ at least in their source position).
+        // Whether head `a`'s row comes before head `b`'s (a total order: rows equal in every
+        // field come in input order, which is run order).
         let before = |heads: &[Head], a: u32, b: u32| -> bool {
             let (x, y) = (&heads[a as usize], &heads[b as usize]);
             x.key
                 .cmp(&y.key)
                 .then_with(|| ranks.cmp_rest(&x.row, x.tx(), &y.row, y.tx()))
+                .then(x.run.cmp(&y.run))
                 == Ordering::Less
         };
         let sift_down = |heap: &mut [u32], heads: &[Head], mut i: usize| {
@@ -597,7 +598,12 @@ fn sorted_order(rows: &[Row], arena: &str, ranks: &Ranks, s: &mut Scratch) -> Ve
             .enumerate()
             .map(|(i, r)| (ranks.names[r.addr as usize], r.ts, i as u32))
             .collect();
-        keys.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| rest(a.2, b.2)));
+        keys.sort_unstable_by(|a, b| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| rest(a.2, b.2))
+                .then(a.2.cmp(&b.2))
+        });
         return keys.into_iter().map(|k| k.2).collect();
     }
     let keys = &mut s.keys;
@@ -618,7 +624,7 @@ fn sorted_order(rows: &[Row], arena: &str, ranks: &Ranks, s: &mut Scratch) -> Ve
             j += 1;
         }
         if j - i > 1 {
-            keys[i..j].sort_unstable_by(|a, b| rest(a.1, b.1));
+            keys[i..j].sort_unstable_by(|a, b| rest(a.1, b.1).then(a.1.cmp(&b.1)));
         }
         i = j;
     }
@@ -809,7 +815,6 @@ impl Source<'_> {
 const F_SAME_ADDR: u8 = 1;
 const F_AMOUNT: u8 = 2;
 const F_TX: u8 = 4;
-const F_PARQUET: u8 = 8;
 
 fn put_varint(buf: &mut Vec<u8>, mut v: u128) {
     while v >= 0x80 {
@@ -869,9 +874,6 @@ impl<W: Write> RunWriter<W> {
         if tx.is_some() {
             flags |= F_TX;
         }
-        if matches!(r.pos, Position::Parquet { .. }) {
-            flags |= F_PARQUET;
-        }
         b.push(flags);
         if !same {
             put_varint(b, r.addr as u128);
@@ -883,13 +885,6 @@ impl<W: Write> RunWriter<W> {
         put_varint(b, opt_id(r.asset));
         put_varint(b, opt_id(r.program));
         put_varint(b, r.src as u128);
-        match r.pos {
-            Position::Line(l) => put_varint(b, l as u128),
-            Position::Parquet { group, row } => {
-                put_varint(b, group as u128);
-                put_varint(b, row as u128);
-            }
-        }
         if let Some(a) = r.amount() {
             put_varint(b, a);
         }
@@ -1033,6 +1028,9 @@ impl<R: Read> RunReader<R> {
             return Ok(None);
         }
         let flags = self.byte()?;
+        if flags & !(F_SAME_ADDR | F_AMOUNT | F_TX) != 0 {
+            return Err(corrupt());
+        }
         let (addr, prev_ts) = match (flags & F_SAME_ADDR != 0, self.prev) {
             (true, Some((a, t))) => (a, t),
             (true, None) => return Err(corrupt()),
@@ -1045,15 +1043,6 @@ impl<R: Read> RunReader<R> {
         let asset = self.opt_id()?;
         let program = self.opt_id()?;
         let src = self.u32()?;
-        let pos = if flags & F_PARQUET != 0 {
-            let group = self.u32()?;
-            Position::Parquet {
-                group,
-                row: self.u64()?,
-            }
-        } else {
-            Position::Line(self.u64()?)
-        };
         let amount = if flags & F_AMOUNT != 0 {
             Some(self.varint()?)
         } else {
@@ -1094,7 +1083,6 @@ impl<R: Read> RunReader<R> {
             tx_off: 0,
             tx_len,
             src,
-            pos,
         }))
     }
 }
@@ -1104,8 +1092,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Reference: every row compared with `Ranks::cmp`, duplicates found by exact keys.
-    fn reference(sorter: &Sorter) -> Vec<(u32, i64, u64, bool)> {
+    /// Reference: every row compared with `Ranks::cmp` (a stable sort: rows equal in every
+    /// field keep input order), duplicates found by exact keys.
+    fn reference(sorter: &Sorter) -> Emitted {
         let ranks = Ranks::of(&sorter.tables);
         let (rows, arena) = (&sorter.rows, &sorter.arena);
         let mut idx: Vec<usize> = (0..rows.len()).collect();
@@ -1121,16 +1110,22 @@ mod tests {
                     Some(t) => !seen.insert((r.addr, r.chain, r.action, t.to_string())),
                     None => false,
                 };
-                let Position::Line(l) = r.pos else {
-                    unreachable!()
-                };
-                (r.addr, r.ts, l, dup)
+                (
+                    r.addr,
+                    r.ts,
+                    r.src,
+                    r.action,
+                    r.cp,
+                    r.tx(arena).map(str::to_string),
+                    dup,
+                )
             })
             .collect()
     }
 
-    /// (address id, timestamp, line, duplicate) per emitted row.
-    type Emitted = Vec<(u32, i64, u64, bool)>;
+    /// (address id, timestamp, source, action, counterparty, tx_id, duplicate) per emitted
+    /// row: every field the rows of these tests differ in.
+    type Emitted = Vec<(u32, i64, u32, u32, u32, Option<String>, bool)>;
 
     fn run(rows: &[(u8, i64, u8, Option<u8>)], batch: usize) -> (Emitted, Emitted) {
         let dir = tempfile::tempdir().unwrap();
@@ -1161,8 +1156,9 @@ mod tests {
                     has_amount: false,
                     tx_off: 0,
                     tx_len: 0,
-                    src: 0,
-                    pos: Position::Line(n as u64 + 2),
+                    // A few rows per input file: rows equal but for their file are
+                    // ordered by it, and counted for it.
+                    src: (n / 5) as u32,
                 };
                 t.push(row, tx.map(|x| format!("tx{x}")).as_deref());
             }
@@ -1170,11 +1166,16 @@ mod tests {
         }
         let want = reference(&reference_sorter);
         let mut got = Vec::new();
-        s.finish(&mut |r: &Row, dup: bool, _t: &Tables, _tx: Option<&str>| {
-            let Position::Line(l) = r.pos else {
-                unreachable!()
-            };
-            got.push((r.addr, r.ts, l, dup));
+        s.finish(&mut |r: &Row, dup: bool, _t: &Tables, tx: Option<&str>| {
+            got.push((
+                r.addr,
+                r.ts,
+                r.src,
+                r.action,
+                r.cp,
+                tx.map(str::to_string),
+                dup,
+            ));
         })
         .unwrap();
         (got, want)
@@ -1188,24 +1189,10 @@ mod tests {
             proptest::array::uniform3(prop_oneof![Just(NONE), any::<u32>()]),
             proptest::option::of(any::<u128>()),
             any::<u32>(),
-            prop_oneof![
-                any::<u64>().prop_map(Position::Line),
-                (any::<u32>(), any::<u64>())
-                    .prop_map(|(group, row)| Position::Parquet { group, row })
-            ],
             proptest::option::of("[ -~]{1,128}"),
         )
             .prop_map(
-                |(
-                    (small, big),
-                    ts,
-                    (chain, action),
-                    [cp, asset, program],
-                    amount,
-                    src,
-                    pos,
-                    tx,
-                )| {
+                |((small, big), ts, (chain, action), [cp, asset, program], amount, src, tx)| {
                     let (amount_words, has_amount) = Row::amount_fields(amount);
                     let row = Row {
                         addr: if small == 3 { big } else { small },
@@ -1220,7 +1207,6 @@ mod tests {
                         tx_off: 0,
                         tx_len: tx.as_ref().map_or(NO_TX, |t| t.len() as u16),
                         src,
-                        pos,
                     };
                     (row, tx)
                 },
@@ -1303,8 +1289,8 @@ mod tests {
 
     /// A batch is a million rows: keep a row small.
     #[test]
-    fn row_is_80_bytes() {
-        assert_eq!(std::mem::size_of::<Row>(), 80);
+    fn row_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Row>(), 64);
     }
 
     proptest! {
