@@ -488,7 +488,8 @@ impl EventWriter {
 
     fn create_with(path: &Path, cols: Cols) -> Result<Self, TableError> {
         let path = path.to_path_buf();
-        let file = AtomicFile::create(&path).map_err(|source| TableError::Io {
+        // Tables are large and written once, start to end: around the page cache.
+        let file = AtomicFile::create_direct(&path).map_err(|source| TableError::Io {
             path: path.clone(),
             source,
         })?;
