@@ -101,7 +101,7 @@ pub fn write_aleo(
     // concatenated copy, was the commit stage's memory peak).
     use rayon::prelude::*;
     let path = dir.join("proofs-aleo.jsonl");
-    let mut file = fairdrop_core::fsutil::AtomicFile::create(&path).map_err(io(dir))?;
+    let mut file = fairdrop_core::fsutil::AtomicFile::create_direct(&path).map_err(io(dir))?;
     let leaves: Vec<usize> = (0..tree.len()).collect();
     for group in leaves.chunks(8192 * 8) {
         let chunks: Vec<Vec<u8>> = group
@@ -151,7 +151,7 @@ pub fn write_progress(c: &Campaign, wallets: &[WalletState], dir: &Path) -> Resu
     let mut steps: Vec<(usize, &str)> = STEPS.iter().enumerate().map(|(k, s)| (k, s.key)).collect();
     steps.sort_by(|a, b| a.1.cmp(b.1));
     let path = dir.join("progress.jsonl");
-    let mut file = fairdrop_core::fsutil::AtomicFile::create(&path).map_err(io(dir))?;
+    let mut file = fairdrop_core::fsutil::AtomicFile::create_direct(&path).map_err(io(dir))?;
     for group in wallets.chunks(8192 * 8) {
         let chunks: Vec<Vec<u8>> = group
             .par_chunks(8192)

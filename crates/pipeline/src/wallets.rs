@@ -12,7 +12,8 @@ use crate::{io, RunError, WalletState};
 pub fn write_wallets_csv(path: &Path, wallets: &[WalletState]) -> Result<(), RunError> {
     use rayon::prelude::*;
     use std::io::Write;
-    let mut f = AtomicFile::create(path).map_err(io(path))?;
+    // Large and written once, start to end: around the page cache.
+    let mut f = AtomicFile::create_direct(path).map_err(io(path))?;
     let e = |e: csv::Error| RunError::Io {
         path: path.to_path_buf(),
         source: e.into(),
