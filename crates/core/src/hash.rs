@@ -20,6 +20,24 @@ impl FxHasher {
     }
 }
 
+/// The 1 to 7 bytes of `rest` as a little-endian word, zero above them: from two
+/// overlapping loads (copying them into a zeroed word was a `memcpy` call per string, the
+/// largest cost of hashing the short strings interned on every ingested row).
+#[inline]
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    debug_assert!((1..8).contains(&n));
+    if n >= 4 {
+        let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64;
+        let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]) as u64;
+        lo | hi << ((n - 4) * 8)
+    } else {
+        rest[0] as u64
+            | (rest[n / 2] as u64) << (8 * (n / 2))
+            | (rest[n - 1] as u64) << (8 * (n - 1))
+    }
+}
+
 impl Hasher for FxHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
@@ -31,9 +49,7 @@ impl Hasher for FxHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
+            self.add(tail_word(rest));
         }
     }
     #[inline]
@@ -432,6 +448,33 @@ fn prefetch_line(p: *const i8) {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+#[cfg(test)]
+mod tail_tests {
+    /// The tail word is the bytes zero-padded, as copying them into a zeroed word gave:
+    /// hashes, and so every table's layout, are unchanged.
+    #[test]
+    fn tail_word_is_zero_padded_bytes() {
+        let bytes: Vec<u8> = (1..=7u8).map(|i| i.wrapping_mul(37) ^ 0xa5).collect();
+        for n in 1..8 {
+            let mut w = [0u8; 8];
+            w[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                super::tail_word(&bytes[..n]),
+                u64::from_le_bytes(w),
+                "{n} bytes"
+            );
+            let ff = vec![0xffu8; n];
+            let mut w = [0u8; 8];
+            w[..n].copy_from_slice(&ff);
+            assert_eq!(
+                super::tail_word(&ff),
+                u64::from_le_bytes(w),
+                "{n} bytes of 0xff"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

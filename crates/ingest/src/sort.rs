@@ -37,18 +37,21 @@ pub struct Interner {
     /// The rest.
     long: FxMap<Arc<str>, u32>,
     list: Vec<Arc<str>>,
-    /// The string interned last, when at most 32 bytes: its bytes (zero-padded), length, id.
-    last: Option<([u8; 32], usize, u32)>,
+    /// The id of the string interned last.
+    last: Option<u32>,
 }
 
 impl Interner {
     pub fn intern(&mut self, s: &str) -> u32 {
         // Consecutive rows often repeat a value (one wallet's chain, asset, program): compare
         // with the last one, held inline.
+        // (Compared in place: copying each string into an inline buffer for this was a
+        // variable-length `memcpy` call per row and column, read back at once.)
         let b = s.as_bytes();
-        if let Some((held, len, id)) = &self.last {
-            if *len == b.len() && fairdrop_core::hash::eq_prefix(held, b) {
-                return *id;
+        if let Some(id) = self.last {
+            let held = self.list[id as usize].as_bytes();
+            if held.len() == b.len() && fairdrop_core::hash::eq_prefix(held, b) {
+                return id;
             }
         }
         let h = InlineMap::hash(s);
@@ -56,11 +59,7 @@ impl Interner {
             Some(i) => i,
             None => self.insert(s.into(), h),
         };
-        self.last = (b.len() <= 32).then(|| {
-            let mut held = [0u8; 32];
-            held[..b.len()].copy_from_slice(b);
-            (held, b.len(), id)
-        });
+        self.last = Some(id);
         id
     }
 
