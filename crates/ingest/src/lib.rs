@@ -601,7 +601,7 @@ fn validate(
 ) -> Result<(), FieldError> {
     // The core owns the field rules; addresses resolve through our interning cache so each
     // distinct string is checked once. Nothing here allocates per row.
-    let t = Arc::make_mut(&mut sorter.tables);
+    let t = &mut sorter.tables;
     let mut resolve = |s: &str| val.address(s, &mut t.names);
     let e = match pre {
         Some(p) => CheckedRow::<u32>::from_prechecked(f, p, &mut resolve)?,

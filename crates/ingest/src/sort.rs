@@ -220,9 +220,9 @@ impl Ranks {
 pub type Emit<'e> = dyn FnMut(&Row, bool, &Tables, Option<&str>) + 'e;
 
 pub struct Sorter {
-    /// Shared (read-only) with the thread that builds the output columns once rows are
-    /// emitted; only this sorter writes to it, before then.
-    pub tables: Arc<Tables>,
+    /// The interned strings. Owned, not shared: it was an `Arc` no one else held, and
+    /// `Arc::make_mut` on every row was a locked instruction each.
+    pub tables: Tables,
     rows: Vec<Row>,
     arena: String,
     batch_rows: usize,
@@ -257,7 +257,7 @@ struct Scratch {
 impl Sorter {
     pub fn new(batch_rows: usize, out_dir: &Path) -> io::Result<Self> {
         Ok(Self {
-            tables: Arc::default(),
+            tables: Tables::default(),
             rows: Vec::new(),
             arena: String::new(),
             batch_rows: batch_rows.max(1),
@@ -1133,7 +1133,7 @@ mod tests {
         for (n, &(addr, ts, action, tx)) in rows.iter().enumerate() {
             for t in [&mut s, &mut reference_sorter] {
                 // Names interned out of order so ranks differ from ids.
-                let tables = Arc::make_mut(&mut t.tables);
+                let tables = &mut t.tables;
                 let a = tables.names.intern(&format!("addr{}", 255 - addr));
                 // Counterparties from the same table, some never an actor, so ranks of
                 // names seen only as counterparties order ties too.
