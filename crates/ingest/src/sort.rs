@@ -806,6 +806,19 @@ impl Source<'_> {
         match self {
             Source::File(r) => r.next(tx),
             Source::Mem { rows, arena, order } => Ok(order.next().map(|i| {
+                // Scattered reads, as in the spill loop: ask for rows and tx_ids ahead.
+                let ahead = order.as_slice();
+                if let Some(&j) = ahead.get(15) {
+                    fairdrop_core::hash::prefetch(&rows[j as usize]);
+                }
+                if let Some(&j) = ahead.get(7) {
+                    let r = &rows[j as usize];
+                    if r.tx_len != NO_TX {
+                        if let Some(b) = arena.as_bytes().get(r.tx_off as usize) {
+                            fairdrop_core::hash::prefetch(b);
+                        }
+                    }
+                }
                 let r = rows[i as usize];
                 tx.clear();
                 if let Some(t) = r.tx(arena) {
