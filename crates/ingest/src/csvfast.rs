@@ -365,12 +365,12 @@ fn needs_csv(block: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
     /// Records (line, fields) as a caller sees them: blank-line records dropped.
-    fn with_csv(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
+    pub(crate) fn with_csv(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -390,6 +390,12 @@ mod tests {
     fn with_fast(data: &[u8], block: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut r = CsvRecords::with_block(Box::new(Cursor::new(data.to_vec())), block);
         let mut out = Vec::new();
+        read_rest(&mut r, &mut out);
+        out
+    }
+
+    /// The remaining records through `read`, blank-line records dropped.
+    fn read_rest(r: &mut CsvRecords, out: &mut Vec<(u64, Vec<Vec<u8>>)>) {
         let mut rec = csv::ByteRecord::new();
         while r.read(&mut rec).unwrap() {
             if rec.len() == 1 && rec[0].is_empty() {
@@ -398,7 +404,20 @@ mod tests {
             let line = rec.position().unwrap().line();
             out.push((line, rec.iter().map(<[u8]>::to_vec).collect()));
         }
-        out
+    }
+
+    /// Bytes for CSV text: plain characters, commas, line ends, lone or paired CRs, quotes,
+    /// a byte that is not UTF-8, NUL.
+    pub(crate) fn csv_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            8 => proptest::sample::select(b"ab1 ".to_vec()),
+            3 => Just(b','),
+            2 => Just(b'\n'),
+            1 => Just(b'\r'),
+            1 => Just(b'"'),
+            1 => Just(0xffu8),
+            1 => Just(0u8),
+        ]
     }
 
     /// The same through `read_block`, then `read` once it says `Slow`.
@@ -423,14 +442,7 @@ mod tests {
             }
         }
         assert_eq!(r.read_block(&mut b).unwrap(), BlockRead::Slow);
-        let mut rec = csv::ByteRecord::new();
-        while r.read(&mut rec).unwrap() {
-            if rec.len() == 1 && rec[0].is_empty() {
-                continue;
-            }
-            let line = rec.position().unwrap().line();
-            out.push((line, rec.iter().map(<[u8]>::to_vec).collect()));
-        }
+        read_rest(&mut r, &mut out);
         out
     }
 
@@ -461,18 +473,7 @@ mod tests {
         /// Any bytes, any block size: the same records, fields and line numbers as csv.
         #[test]
         fn same_records_as_csv(
-            data in proptest::collection::vec(
-                prop_oneof![
-                    8 => proptest::sample::select(b"ab1 ".to_vec()),
-                    3 => Just(b','),
-                    2 => Just(b'\n'),
-                    1 => Just(b'\r'),
-                    1 => Just(b'"'),
-                    1 => Just(0xffu8),
-                    1 => Just(0u8),
-                ],
-                0..300,
-            ),
+            data in proptest::collection::vec(csv_byte(), 0..300),
             block in 1usize..64,
         ) {
             let want = with_csv(&data);

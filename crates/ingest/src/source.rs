@@ -1092,38 +1092,30 @@ mod tests {
 
     /// The same from `csv::Reader` directly, record by record.
     fn reference(data: &[u8]) -> Vec<Seen> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(data);
-        let mut out = Vec::new();
-        let mut rec = csv::ByteRecord::new();
-        let mut header = true;
-        while rdr.read_byte_record(&mut rec).unwrap() {
-            if header {
-                header = false;
-                continue;
-            }
-            if rec.len() == 1 && rec[0].is_empty() {
-                continue;
-            }
-            let line = rec.position().unwrap().line();
-            let raw = rec.iter().map(escape_bytes).collect::<Vec<_>>().join(",");
-            let fields = if rec.len() != 4 {
-                Err("csv.field_count")
-            } else {
-                match rec
+        crate::csvfast::tests::with_csv(data)
+            .into_iter()
+            .skip(1) // the header
+            .map(|(line, rec)| {
+                let raw = rec
                     .iter()
-                    .map(std::str::from_utf8)
-                    .collect::<Result<Vec<_>, _>>()
-                {
-                    Ok(v) => Ok(v.into_iter().map(|s| Some(s.to_string())).collect()),
-                    Err(_) => Err("encoding.utf8"),
-                }
-            };
-            out.push((line, fields, raw));
-        }
-        out
+                    .map(|f| escape_bytes(f))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let fields = if rec.len() != 4 {
+                    Err("csv.field_count")
+                } else {
+                    match rec
+                        .iter()
+                        .map(|f| std::str::from_utf8(f))
+                        .collect::<Result<Vec<_>, _>>()
+                    {
+                        Ok(v) => Ok(v.into_iter().map(|s| Some(s.to_string())).collect()),
+                        Err(_) => Err("encoding.utf8"),
+                    }
+                };
+                (line, fields, raw)
+            })
+            .collect()
     }
 
     proptest! {
@@ -1133,18 +1125,7 @@ mod tests {
         /// row reaches the validator with the line, fields and raw text csv gives it.
         #[test]
         fn rows_as_csv_reads_them(
-            body in proptest::collection::vec(
-                prop_oneof![
-                    10 => proptest::sample::select(b"ab1 ".to_vec()),
-                    4 => Just(b','),
-                    3 => Just(b'\n'),
-                    1 => Just(b'\r'),
-                    1 => Just(b'"'),
-                    1 => Just(0xffu8),
-                    1 => Just(0u8),
-                ],
-                0..400,
-            ),
+            body in proptest::collection::vec(crate::csvfast::tests::csv_byte(), 0..400),
             crlf in any::<bool>(),
         ) {
             let mut data = if crlf {
