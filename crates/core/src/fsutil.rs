@@ -11,7 +11,7 @@
 //! on the host too.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// A file that appears at its path only when complete.
@@ -68,10 +68,11 @@ impl Direct {
         chunk[self.len..].fill(0);
         match self.file.write_all(chunk) {
             Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc_einval()) && self.pos == 0 => {
-                // The file system takes O_DIRECT at open but not these writes: go on
-                // through the page cache.
+            // EINVAL on the first chunk: the file system takes O_DIRECT at open but not these
+            // writes. Go on through the page cache, from the chunk's start.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput && self.pos == 0 => {
                 clear_direct(&self.file)?;
+                self.file.seek(io::SeekFrom::Start(self.pos))?;
                 self.file.write_all(chunk)?;
             }
             Err(e) => return Err(e),
@@ -104,15 +105,6 @@ impl Write for Direct {
     fn flush(&mut self) -> io::Result<()> {
         Ok(()) // whole chunks only; the tail goes at `finish`
     }
-}
-
-#[cfg(target_os = "linux")]
-fn libc_einval() -> i32 {
-    libc::EINVAL
-}
-#[cfg(not(target_os = "linux"))]
-fn libc_einval() -> i32 {
-    22
 }
 
 /// Open `path` for writing, around the page cache where the system allows it.
