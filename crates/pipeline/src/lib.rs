@@ -205,9 +205,12 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
         fairdrop_core::AddressKind::Aleo => "aleo1",
         fairdrop_core::AddressKind::Evm => "0x",
     };
-    let mut wallets: Vec<WalletState> = Vec::new();
     let mut other = 0u64;
     let addresses = usize::try_from(isum.distinct_addresses).unwrap_or(0);
+    // At most one state per distinct address: reserved once (pages are touched only as
+    // wallets are pushed), where growing by doubling copied every state into fresh memory
+    // again (about 170 MB at 1M wallets, twice over).
+    let mut wallets: Vec<WalletState> = Vec::with_capacity(addresses.min(1 << 27));
     let read = std::thread::scope(|scope| -> Result<Option<sybil::Read>, RunError> {
         let (to_reader, reader) = if c.sybil.enabled {
             let (tx, rx) = std::sync::mpsc::sync_channel(256);

@@ -445,6 +445,10 @@ fn incoming_pass(
     Ok(incoming)
 }
 
+/// Wallets a chunk of the backlog holds (see [`extract_filtered`]): 16 KB. Small enough that
+/// the test worlds span several chunks.
+const BACKLOG_CHUNK: usize = 32;
+
 /// Pass 1 (what each wallet received) runs on a second thread while pass 2 walks the wallets
 /// in address order; wallets finished before pass 1 is done wait, partially computed, and
 /// are completed and emitted, in order, as soon as it is.
@@ -466,7 +470,9 @@ fn extract_filtered(
             })?;
         let mut pass1 = Some(handle);
         let mut incoming: Option<IncomingMap> = None;
-        let mut backlog: Vec<Partial> = Vec::new();
+        // Wallets waiting for pass 1, in chunks: one growing `Vec` of them copied the whole
+        // backlog at every doubling, into fresh memory (hundreds of MB at 1M wallets).
+        let mut backlog: Vec<Vec<Partial>> = Vec::new();
         let mut n = 0u64;
         let join = |h: std::thread::ScopedJoinHandle<'_, Result<IncomingMap, TableError>>| {
             h.join().unwrap_or_else(|_| {
@@ -493,13 +499,24 @@ fn extract_filtered(
             }
             match incoming {
                 Some(inc) => {
-                    for b in backlog.drain(..).chain(part) {
+                    for b in backlog.drain(..).flatten().chain(part) {
                         let i = inc.get(&b.f.address);
                         n += 1;
                         emit(b.complete(p, i));
                     }
                 }
-                None => backlog.extend(part),
+                None => {
+                    if let Some(part) = part {
+                        match backlog.last_mut() {
+                            Some(c) if c.len() < BACKLOG_CHUNK => c.push(part),
+                            _ => {
+                                let mut c = Vec::with_capacity(BACKLOG_CHUNK);
+                                c.push(part);
+                                backlog.push(c);
+                            }
+                        }
+                    }
+                }
             }
             Ok(())
         };
