@@ -320,7 +320,7 @@ fn printable(b: &[u8]) -> bool {
     let ok = |w: u64| {
         w & HI == 0
             && w.wrapping_sub(0x20 * LO) & !w & HI == 0
-            && (w ^ 0x7f * LO).wrapping_sub(LO) & !(w ^ 0x7f * LO) & HI == 0
+            && (w ^ (0x7f * LO)).wrapping_sub(LO) & !(w ^ (0x7f * LO)) & HI == 0
     };
     let word = |c: &[u8]| u64::from_le_bytes(c.try_into().expect("8 bytes"));
     if b.len() < 8 {
