@@ -462,29 +462,46 @@ pub fn detect(input: &SybilInput, cfg: &Config, appeals: &Appeals) -> Report {
     // The behaviour signals (MinHash over each candidate's activity) and the graph steps
     // read the same input and nothing of each other: the former run on a second thread
     // (about 2 s each at 1M wallets).
+    // Funders and sweep targets too, on a third: the graph steps need them only after the
+    // components, and on this thread they were half a second at 1M wallets while the other
+    // core, done with the behaviour signals, waited.
     std::thread::scope(|scope| {
         let cand = &cand;
-        match std::thread::Builder::new()
+        let behaviour = std::thread::Builder::new()
             .name("sybil-behaviour".into())
-            .spawn_scoped(scope, move || behaviour_groups(input, cfg, cand))
-        {
-            Ok(h) => detect_with(input, cfg, appeals, cand, || {
-                h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-            }),
-            Err(_) => detect_with(input, cfg, appeals, cand, || {
-                behaviour_groups(input, cfg, cand)
-            }),
+            .spawn_scoped(scope, move || behaviour_groups(input, cfg, cand));
+        let roles = std::thread::Builder::new()
+            .name("sybil-roles".into())
+            .spawn_scoped(scope, move || funder_and_sweep(input));
+        fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
         }
+        detect_with(
+            input,
+            cfg,
+            appeals,
+            cand,
+            || match behaviour {
+                Ok(h) => join(h),
+                Err(_) => behaviour_groups(input, cfg, cand),
+            },
+            || match roles {
+                Ok(h) => join(h),
+                Err(_) => funder_and_sweep(input),
+            },
+        )
     })
 }
 
-/// [`detect`] once the candidates are known, with the behaviour groups from `behaviour`.
+/// [`detect`] once the candidates are known, with the behaviour groups from `behaviour` and
+/// the funders and sweep targets from `roles`.
 fn detect_with(
     input: &SybilInput,
     cfg: &Config,
     appeals: &Appeals,
     cand: &[bool],
     behaviour: impl FnOnce() -> Vec<(Signal, Vec<Vec<WalletId>>)>,
+    roles: impl FnOnce() -> (Vec<Option<WalletId>>, Vec<Option<WalletId>>),
 ) -> Report {
     let n = input.n_wallets();
     let allow = input.mask(&input.allow);
@@ -634,7 +651,7 @@ fn detect_with(
     }
 
     // 5. Funder / sweep stars inside graph clusters; shared sweep targets.
-    let (funder, sweep) = funder_and_sweep(input);
+    let (funder, sweep) = roles();
     // Star evidence only from non-hub funders / targets; shared sweep targets may be hubs
     // (exchange deposit addresses are per customer), their fan-in limit guards hot wallets.
     let usable = |w: Option<WalletId>| w.filter(|&x| (x as usize) < n && !blocked[x as usize]);
