@@ -376,62 +376,56 @@ pub fn ingest(
         b.set_message("sorting");
     }
 
-    // Sort, dedup, write. This thread merges and dedups; a second builds the Arrow columns
-    // from the interned strings, and the table writer encodes Parquet on a third.
+    // Sort, dedup, write. This thread merges (the second phase's critical path); a second
+    // drops duplicates and builds the Arrow columns from the interned strings, and the table
+    // writer encodes Parquet on a third.
     let epath = out_dir.join(EVENTS_FILE);
     // The tables are complete now: the writer gets each string once, as dictionary values,
     // and rows as ids (copying every row's strings into Arrow columns cost a core-second
     // per 10M rows).
     let writer =
         fairdrop_table::EventWriter::create_interned(&epath, dictionaries(&sorter.tables))?;
-    let mut per_src_acc = vec![0u64; inputs.len()];
-    let mut per_src_dup = vec![0u64; inputs.len()];
     let (to_builder, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
     let (to_merger, spent) = std::sync::mpsc::channel::<Chunk>();
+    let n_src = inputs.len();
     let builder = std::thread::Builder::new()
         .name("column-builder".into())
-        .spawn(move || build_columns(writer, chunks, to_merger))
+        .spawn(move || build_columns(writer, chunks, to_merger, n_src))
         .map_err(|source| IngestError::Output {
             path: epath.clone(),
             source,
         })?;
     let mut chunk = Chunk::default();
     let mut builder_gone = false;
-    let merged = sorter.finish(
-        &mut |row: &Row, dup: bool, _t: &sort::Tables, tx: Option<&str>| {
-            if dup {
-                per_src_dup[row.src as usize] += 1;
-                return;
+    let merged = sorter.finish(&mut |row: &Row, _t: &sort::Tables, tx: Option<&str>| {
+        if builder_gone {
+            return;
+        }
+        let mut r = *row;
+        match tx {
+            Some(t) => {
+                r.tx_off = chunk.tx.len() as u32;
+                chunk.tx.push_str(t);
             }
-            per_src_acc[row.src as usize] += 1;
-            if builder_gone {
-                return;
-            }
-            let mut r = *row;
-            match tx {
-                Some(t) => {
-                    r.tx_off = chunk.tx.len() as u32;
-                    chunk.tx.push_str(t);
-                }
-                None => r.tx_off = u32::MAX,
-            }
-            chunk.rows.push(r);
-            if chunk.rows.len() >= CHUNK_ROWS {
-                let next = spent.try_recv().unwrap_or_default();
-                builder_gone = to_builder
-                    .send(std::mem::replace(&mut chunk, next))
-                    .is_err();
-            }
-        },
-    );
+            None => r.tx_off = u32::MAX,
+        }
+        chunk.rows.push(r);
+        if chunk.rows.len() >= CHUNK_ROWS {
+            let next = spent.try_recv().unwrap_or_default();
+            builder_gone = to_builder
+                .send(std::mem::replace(&mut chunk, next))
+                .is_err();
+        }
+    });
     if !builder_gone && !chunk.rows.is_empty() {
         let _ = to_builder.send(chunk);
     }
     drop(to_builder);
-    let writer = builder.join().map_err(|_| IngestError::Output {
-        path: epath.clone(),
-        source: std::io::Error::other("the column builder thread panicked"),
-    })??;
+    let (writer, per_src_acc, per_src_dup) =
+        builder.join().map_err(|_| IngestError::Output {
+            path: epath.clone(),
+            source: std::io::Error::other("the column builder thread panicked"),
+        })??;
     merged.map_err(|source| IngestError::Output {
         path: out_dir.to_path_buf(),
         source,
@@ -493,18 +487,29 @@ struct Chunk {
     tx: String,
 }
 
-/// The column-builder thread: turns chunks of interned rows into table rows. Returns the
-/// writer (to be finished by the caller) or the first write error.
+/// The column-builder thread: drops duplicates from the sorted chunks of interned rows (see
+/// [`sort::Dedup`]; here rather than on the merging thread, which is the critical path of
+/// the second phase) and turns the rest into table rows. Returns the writer (to be finished
+/// by the caller) and the rows kept and dropped per input file, or the first write error.
 fn build_columns(
     mut writer: fairdrop_table::EventWriter,
     chunks: std::sync::mpsc::Receiver<Chunk>,
     spent: std::sync::mpsc::Sender<Chunk>,
-) -> Result<fairdrop_table::EventWriter, IngestError> {
+    n_src: usize,
+) -> Result<(fairdrop_table::EventWriter, Vec<u64>, Vec<u64>), IngestError> {
+    // Rows kept and duplicates dropped, per input file.
+    let (mut kept, mut dups) = (vec![0u64; n_src], vec![0u64; n_src]);
+    let mut dedup = sort::Dedup::default();
     let mut amount_buf = [0u8; 40];
     for mut chunk in chunks {
         for row in &chunk.rows {
             let tx = (row.tx_off != u32::MAX)
                 .then(|| &chunk.tx[row.tx_off as usize..row.tx_off as usize + row.tx_len as usize]);
+            if dedup.is_dup(row, tx) {
+                dups[row.src as usize] += 1;
+                continue;
+            }
+            kept[row.src as usize] += 1;
             let amount = row.amount().map(|a| fmt_u128(a, &mut amount_buf));
             writer.write_ids(
                 row.ts,
@@ -522,7 +527,7 @@ fn build_columns(
         chunk.tx.clear();
         let _ = spent.send(chunk);
     }
-    Ok(writer)
+    Ok((writer, kept, dups))
 }
 
 /// Every interned string, by id, for the table writer.

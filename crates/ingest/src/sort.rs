@@ -1,5 +1,7 @@
-//! External sort of accepted rows by (address, timestamp, then every other column), with
-//! dedup on (chain, tx_id, action, address) while streaming the sorted rows out.
+//! External sort of accepted rows by (address, timestamp, then every other column), and
+//! [`Dedup`], which finds duplicates on (chain, tx_id, action, address) in the sorted stream.
+//! The two are separate so that dedup can run on the thread that consumes the sorted rows:
+//! the merge is the critical path of ingest's second phase, and dedup was a fifth of it.
 //!
 //! Rows hold interned ids and an offset into a byte arena for `tx_id`, not strings, so a row
 //! is a small fixed-size record and pushing one allocates nothing. Up to `batch_rows` rows sit
@@ -216,8 +218,8 @@ impl Ranks {
     }
 }
 
-/// Emitted rows: (row, is_duplicate, tables, tx_id).
-pub type Emit<'e> = dyn FnMut(&Row, bool, &Tables, Option<&str>) + 'e;
+/// Emitted rows: (row, tables, tx_id), in output order, duplicates included.
+pub type Emit<'e> = dyn FnMut(&Row, &Tables, Option<&str>) + 'e;
 
 pub struct Sorter {
     /// The interned strings. Owned, not shared: it was an `Arc` no one else held, and
@@ -403,7 +405,7 @@ impl Sorter {
         Ok(())
     }
 
-    /// Emit every row in order.
+    /// Emit every row in order (duplicates too: see [`Dedup`]).
     pub fn finish(mut self, emit: &mut Emit<'_>) -> io::Result<()> {
         // Rank every address and sort the last batch while the last run is still being
         // written on the spill thread (neither reads what it writes): the two overlapped
@@ -412,12 +414,10 @@ impl Sorter {
         let order = self.sorted_order(&ranks);
         self.wait_spill()?;
         self.frozen = Vec::new();
-        let mut dedup = Dedup::default();
         if self.runs.is_empty() {
             for i in order {
                 let r = &self.rows[i as usize];
-                let tx = r.tx(&self.arena);
-                emit(r, dedup.is_dup(r, tx), &self.tables, tx);
+                emit(r, &self.tables, r.tx(&self.arena));
             }
             return Ok(());
         }
@@ -499,7 +499,7 @@ impl Sorter {
         while let Some(&top) = heap.first() {
             let h = &mut heads[top as usize];
             let tx = h.tx();
-            emit(&h.row, dedup.is_dup(&h.row, tx), &self.tables, tx);
+            emit(&h.row, &self.tables, tx);
             match sources[h.run].next(&mut h.tx)? {
                 Some(next) => {
                     let rank = if next.addr == h.row.addr {
@@ -690,15 +690,15 @@ impl Drop for Sorter {
     }
 }
 
-/// Dedup of the address being emitted: the (chain, action, tx_id) keys its rows had so far.
-/// A row is a duplicate when an earlier row in output order had its key, so rows are emitted
-/// as they come. (Holding each address's rows until its last one, to dedup them as a group,
+/// Dedup of rows in output order ([`Sorter::finish`]'s): per address, the (chain, action,
+/// tx_id) keys its rows had so far. A row is a duplicate when an earlier row in output order
+/// had its key, so rows are judged as they come. (Holding each address's rows until its last one, to dedup them as a group,
 /// copied every row once more, stalled the writer threads behind the busiest wallets, and
 /// the largest groups cost their size in freshly zeroed pages.)
 ///
 /// Exact: keys with the same hash are chained and compared in full.
 #[derive(Default)]
-struct Dedup {
+pub struct Dedup {
     addr: Option<u32>,
     /// Hash of a key → its latest entry in `keys`.
     heads: FxMap<u64, u32>,
@@ -724,7 +724,9 @@ impl Dedup {
     /// at 2 distinct hashes).
     const BIG: usize = if cfg!(test) { 2 } else { 4096 };
 
-    fn is_dup(&mut self, r: &Row, tx: Option<&str>) -> bool {
+    /// Whether `r` (with its tx_id `tx`) repeats the key of an earlier row of its address;
+    /// rows must come in output order (those of an address together).
+    pub fn is_dup(&mut self, r: &Row, tx: Option<&str>) -> bool {
         if self.addr != Some(r.addr) {
             self.addr = Some(r.addr);
             if self.in_big {
@@ -1188,7 +1190,9 @@ mod tests {
         }
         let want = reference(&reference_sorter);
         let mut got = Vec::new();
-        s.finish(&mut |r: &Row, dup: bool, _t: &Tables, tx: Option<&str>| {
+        let mut dedup = Dedup::default();
+        s.finish(&mut |r: &Row, _t: &Tables, tx: Option<&str>| {
+            let dup = dedup.is_dup(r, tx);
             got.push((
                 r.addr,
                 r.ts,

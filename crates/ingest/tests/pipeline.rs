@@ -221,6 +221,14 @@ fn csv_and_gzipped_jsonl_agree() {
     )
     .unwrap();
     assert_eq!((s.accepted, s.duplicates), (400, 400));
+    // Counted per file: rows equal but for their file come in file order, so the first
+    // file keeps them all.
+    let per_file: Vec<(u64, u64)> = s
+        .inputs
+        .iter()
+        .map(|i| (i.accepted, i.duplicates))
+        .collect();
+    assert_eq!(per_file, vec![(400, 0), (0, 400)]);
 }
 
 #[test]
