@@ -439,6 +439,21 @@ pub fn prefetch<T>(x: &T) {
     prefetch_line(x as *const T as *const i8);
 }
 
+/// Ask the CPU to start loading every cache line `x` spans (a record larger than a line,
+/// read at a random place).
+#[inline]
+pub fn prefetch_all<T>(x: &T) {
+    let p = x as *const T as *const i8;
+    let first = p as usize & !63;
+    let last = p as usize + std::mem::size_of::<T>().max(1) - 1;
+    let mut line = first;
+    while line <= last {
+        // A prefetch never dereferences; every line asked for holds a byte of `x`.
+        prefetch_line(p.wrapping_add(line.max(p as usize) - p as usize));
+        line += 64;
+    }
+}
+
 #[inline]
 fn prefetch_line(p: *const i8) {
     #[cfg(target_arch = "x86_64")]
