@@ -306,7 +306,17 @@ fn resolve(
         actions.start(&b.action);
         assets.start(&b.asset);
         programs.start(&b.program);
-        for i in 0..b.len() {
+        // The counterparty memo of a large dictionary is read at random places: its entry
+        // is asked for this many rows ahead.
+        const ROWS_AHEAD: usize = 16;
+        let n = b.len();
+        for i in 0..n {
+            if let Some(k) = (i + ROWS_AHEAD < n)
+                .then(|| b.counterparty.key(i + ROWS_AHEAD))
+                .flatten()
+            {
+                counterparties.prefetch(k);
+            }
             let ts = b.timestamp.value(i);
             if ts < c.window_start || ts > c.snapshot {
                 continue;

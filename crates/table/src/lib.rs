@@ -769,6 +769,7 @@ impl DictColumn {
     }
 
     /// The value index of row `i`, `None` when the row has no value.
+    #[inline]
     pub fn key(&self, i: usize) -> Option<usize> {
         (!self.keys.is_null(i)).then(|| self.keys.value(i) as usize)
     }
@@ -779,11 +780,13 @@ impl DictColumn {
     }
 
     /// How many distinct values.
+    #[inline]
     pub fn n_values(&self) -> usize {
         self.values.len()
     }
 
     /// The value at index `k` (from [`DictColumn::key`]); `None` past the end.
+    #[inline]
     pub fn value(&self, k: usize) -> Option<&str> {
         (k < self.values.len()).then(|| self.values.value(k))
     }
@@ -826,19 +829,31 @@ impl<T: Copy> DictMemo<T> {
         self.col = Some(c.clone());
         true
     }
+    #[inline]
     pub fn get(&self, k: usize) -> Option<T> {
         self.ids.get(k).copied().flatten()
     }
+    /// Start loading index `k`'s entry into the cache (a hint: a large dictionary's memo is
+    /// read at random places).
+    #[inline]
+    pub fn prefetch(&self, k: usize) {
+        if let Some(x) = self.ids.get(k) {
+            fairdrop_core::hash::prefetch(x);
+        }
+    }
+    #[inline]
     pub fn set(&mut self, k: usize, v: T) {
         if let Some(x) = self.ids.get_mut(k) {
             *x = Some(v);
         }
     }
     /// The string at value index `k` ("" if out of range, which a valid file never has).
+    #[inline]
     pub fn value(&self, k: usize) -> &str {
         self.col.as_ref().and_then(|c| c.value(k)).unwrap_or("")
     }
     /// The value for index `k`, computed by `f` from its string the first time.
+    #[inline]
     pub fn resolve(&mut self, k: usize, f: impl FnOnce(&str) -> T) -> T {
         if let Some(v) = self.get(k) {
             return v;
@@ -865,6 +880,7 @@ pub struct DictBatch {
 
 impl DictBatch {
     /// Row `i`'s amount text.
+    #[inline]
     pub fn amount(&self, i: usize) -> Option<&str> {
         opt(&self.amount, i)
     }
@@ -971,6 +987,7 @@ pub struct RowRef<'a> {
     pub program: Option<&'a str>,
 }
 
+#[inline]
 fn opt(a: &StringArray, i: usize) -> Option<&str> {
     if a.is_null(i) {
         None
