@@ -5,7 +5,9 @@
 //! evaluated for this wallet: e.g. overflow), `penalty.<id>`, `points.zero`, `tier.none`,
 //! `eligible`. The sybil stage adds `sybil.<cluster>` later.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use fairdrop_core::hash::FxMap;
 use std::sync::Arc;
 
 use crate::campaign::Campaign;
@@ -37,52 +39,73 @@ pub struct WalletScore {
 
 pub struct Scorer<'c> {
     c: &'c Campaign,
-    excluded: HashMap<String, usize>,
+    excluded: FxMap<String, usize>,
     names: Vec<(String, Kind)>,
+    /// Features each gate reads (see [`Scorer::used`]), in campaign order.
+    gate_used: Vec<Vec<usize>>,
+    /// Features each penalty's condition reads.
+    penalty_used: Vec<Vec<usize>>,
     gate_ids: Vec<Arc<str>>,
     point_ids: Vec<Arc<str>>,
 }
 
 impl<'c> Scorer<'c> {
     pub fn new(c: &'c Campaign) -> Self {
-        let mut excluded = HashMap::new();
+        let mut excluded = FxMap::default();
         for (i, x) in c.exclusions.iter().enumerate() {
             for a in &x.addresses {
                 excluded.entry(a.clone()).or_insert(i);
             }
         }
-        let names = definitions()
+        let names: Vec<(String, Kind)> = definitions()
             .into_iter()
             .map(|d| (d.name, d.kind))
             .collect();
         Scorer {
             c,
             excluded,
+            gate_used: c.gates.iter().map(|g| Self::used(&names, &g.expr)).collect(),
+            penalty_used: c
+                .penalties
+                .iter()
+                .map(|p| Self::used(&names, &p.when))
+                .collect(),
             names,
             gate_ids: c.gates.iter().map(|g| Arc::from(g.id.as_str())).collect(),
             point_ids: c.points.iter().map(|p| Arc::from(p.id.as_str())).collect(),
         }
     }
 
-    /// Show the values of the features an expression reads: "(swaps = 2, trades = 0)".
-    fn values(&self, e: &Compiled, f: &Features) -> String {
+    /// Indices (into `names`) of the features `e` reads, in definition order: worked out
+    /// once per rule, not once per wallet that fails it.
+    fn used(names: &[(String, Kind)], e: &Compiled) -> Vec<usize> {
         let used: HashSet<&str> = e.features.iter().map(String::as_str).collect();
-        let parts: Vec<String> = self
-            .names
+        names
             .iter()
             .enumerate()
             .filter(|(_, (n, _))| used.contains(n.as_str()))
-            .map(|(i, (n, k))| match k {
-                Kind::Int => format!("{n} = {}", f.get_int(i)),
-                Kind::Bool => format!("{n} = {}", f.get_int(i) != 0),
-                Kind::Str => format!("{n} = {:?}", f.get_str(i)),
-            })
-            .collect();
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", parts.join(", "))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Show the values of the features an expression reads (`used`, from [`Self::used`]):
+    /// " (swaps = 2, trades = 0)".
+    fn values(&self, used: &[usize], f: &Features) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for (j, &i) in used.iter().enumerate() {
+            out.push_str(if j == 0 { " (" } else { ", " });
+            let (n, k) = &self.names[i];
+            let _ = match k {
+                Kind::Int => write!(out, "{n} = {}", f.get_int(i)),
+                Kind::Bool => write!(out, "{n} = {}", f.get_int(i) != 0),
+                Kind::Str => write!(out, "{n} = {:?}", f.get_str(i)),
+            };
         }
+        if !used.is_empty() {
+            out.push(')');
+        }
+        out
     }
 
     pub fn score(&self, f: &Features) -> WalletScore {
@@ -98,7 +121,7 @@ impl<'c> Scorer<'c> {
             eligible = false;
         }
         let mut gates = Vec::with_capacity(c.gates.len());
-        for (g, id) in c.gates.iter().zip(&self.gate_ids) {
+        for ((g, id), used) in c.gates.iter().zip(&self.gate_ids).zip(&self.gate_used) {
             match g.expr.eval_bool(f) {
                 Ok(true) => gates.push((id.clone(), true)),
                 Ok(false) => {
@@ -106,7 +129,7 @@ impl<'c> Scorer<'c> {
                     eligible = false;
                     reasons.push(Reason {
                         code: format!("gate.{}", g.id),
-                        sentence: format!("{}{}", g.reason, self.values(&g.expr, f)),
+                        sentence: format!("{}{}", g.reason, self.values(used, f)),
                     });
                 }
                 Err(e) => {
@@ -143,7 +166,7 @@ impl<'c> Scorer<'c> {
             total = total.saturating_add(v);
         }
         let mut points = total.max(0);
-        for pen in &c.penalties {
+        for (pen, used) in c.penalties.iter().zip(&self.penalty_used) {
             match pen.when.eval_bool(f) {
                 Ok(true) => {
                     let before = points;
@@ -154,7 +177,7 @@ impl<'c> Scorer<'c> {
                             "{} Points {before} → {points} ({}% kept){}.",
                             pen.reason,
                             pen.keep_percent,
-                            self.values(&pen.when, f)
+                            self.values(used, f)
                         ),
                     });
                 }

@@ -142,3 +142,50 @@ fn missing_exclusion_list_is_named() {
         "{e}"
     );
 }
+
+/// A failed gate's sentence shows the values of the features its expression reads, in the
+/// order `fairdrop features --list` gives them; a wallet that passes gets no such reason.
+#[test]
+fn failed_gates_show_the_values_they_read() {
+    use fairdrop_policy::features::{definitions, ix, Features};
+    use fairdrop_policy::score::Scorer;
+    let (_d, p) = setup(&template());
+    let c = Campaign::load(&p).unwrap();
+    let at = |name: &str| {
+        definitions()
+            .iter()
+            .position(|d| d.name == name)
+            .unwrap_or_else(|| panic!("no feature {name}"))
+    };
+    let mut f = Features {
+        address: "aleo1nobody".into(),
+        ints: [0; ix::N_INT],
+        funder: String::new(),
+        sweep_target: String::new(),
+    };
+    f.ints[at("tx_count")] = 13;
+    f.ints[at("active_months")] = 1;
+    f.ints[at("wallet_age_days")] = 400;
+    let s = Scorer::new(&c).score(&f);
+    let sentence = |code: &str| {
+        s.reasons
+            .iter()
+            .find(|r| r.code == code)
+            .map(|r| r.sentence.clone())
+    };
+    assert_eq!(
+        sentence("gate.regular_activity").as_deref(),
+        Some(
+            "The wallet needs at least 5 transactions spread over at least 2 months. \
+             (tx_count = 13, active_months = 1)"
+        )
+    );
+    assert_eq!(
+        sentence("gate.history").as_deref(),
+        Some(
+            "The wallet shows no holding, staking or voting history. \
+             (votes = 0, stake_credit_days = 0, avg_balance = 0)"
+        )
+    );
+    assert_eq!(sentence("gate.wallet_age"), None, "400 days passes the age gate");
+}
