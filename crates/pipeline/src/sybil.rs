@@ -270,7 +270,8 @@ fn resolve(
     let transfer = fairdrop_core::actions::TRANSFER;
     let mut last: Option<(String, u32)> = None;
     let mut last_key: Option<usize> = None;
-    let mut addresses = DictMemo::<()>::default();
+    // Wallet ids of the address dictionary's values, found ahead like the counterparties'.
+    let mut addresses = DictMemo::<u32>::default();
     let mut counterparties = DictMemo::<u32>::default();
     let mut hashes: Vec<u64> = Vec::new();
     // Per action: (name index, is `transfer`, keeps exact rows).
@@ -283,25 +284,29 @@ fn resolve(
     };
     for b in EventReader::open_dict(events, &COLUMNS)?.prefetch(2) {
         let b = b?;
-        if addresses.start(&b.address) {
-            last_key = None;
-        }
-        if counterparties.start(&b.counterparty) {
-            // Look up every value of a new dictionary now, prefetching a few values ahead:
-            // one cache miss at a time was most of this stage. Values not cached yet stay
-            // unresolved and are interned at their first row below, so ids keep row order.
-            let n = b.counterparty.n_values();
+        // Look up every value of a new dictionary now, prefetching a few values ahead: one
+        // cache miss at a time was most of this stage. Values not cached yet stay unresolved
+        // and are interned at their first row below, so ids keep row order.
+        let mut look_ahead = |memo: &mut DictMemo<u32>, cache: &AddrCache| {
+            let n = memo.n_values();
             hashes.clear();
-            hashes.extend((0..n).map(|k| AddrCache::hash(counterparties.value(k))));
+            hashes.extend((0..n).map(|k| AddrCache::hash(memo.value(k))));
             const AHEAD: usize = 16;
             for k in 0..n {
                 if let Some(&h) = hashes.get(k + AHEAD) {
                     cache.prefetch(h);
                 }
-                if let Some(id) = cache.get(counterparties.value(k), hashes[k]) {
-                    counterparties.set(k, id);
+                if let Some(id) = cache.get(memo.value(k), hashes[k]) {
+                    memo.set(k, id);
                 }
             }
+        };
+        if addresses.start(&b.address) {
+            last_key = None;
+            look_ahead(&mut addresses, &cache);
+        }
+        if counterparties.start(&b.counterparty) {
+            look_ahead(&mut counterparties, &cache);
         }
         actions.start(&b.action);
         assets.start(&b.asset);
@@ -326,11 +331,18 @@ fn resolve(
             let w = match &last {
                 Some((_, w)) if last_key == Some(k) => *w,
                 _ => {
-                    let a = addresses.value(k);
+                    let a = b.address.value(k).unwrap_or("");
                     let w = match &last {
                         Some((s, w)) if s == a => *w,
                         _ => {
-                            let w = wallet_id(&mut wallets, &mut cache, events, a)?;
+                            let w = match addresses.get(k) {
+                                Some(w) => w,
+                                None => {
+                                    let w = wallet_id(&mut wallets, &mut cache, events, a)?;
+                                    addresses.set(k, w);
+                                    w
+                                }
+                            };
                             batch.starts.push((batch.rows.len(), a.into()));
                             last = Some((a.to_string(), w));
                             w

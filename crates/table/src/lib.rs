@@ -833,6 +833,11 @@ impl<T: Copy> DictMemo<T> {
     pub fn get(&self, k: usize) -> Option<T> {
         self.ids.get(k).copied().flatten()
     }
+    /// How many values the current dictionary has.
+    #[inline]
+    pub fn n_values(&self) -> usize {
+        self.ids.len()
+    }
     /// Start loading index `k`'s entry into the cache (a hint: a large dictionary's memo is
     /// read at random places).
     #[inline]
