@@ -584,6 +584,21 @@ mod tests {
         assert_eq!(parse_amount("+5").unwrap_err().rule(), "amount.format");
     }
 
+    proptest::proptest! {
+        /// Plain decimals parse to what `str::parse::<u128>` gives, on both sides of the
+        /// 19-digit u64 path; anything else is refused.
+        #[test]
+        fn amounts_match_std(a in "[0-9]{1,40}|[+-]?[0-9]{0,20}[. eEx/:]?[0-9]{0,5}") {
+            let plain = !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit());
+            match (parse_amount(&a), a.parse::<u128>()) {
+                (Ok(v), Ok(w)) => proptest::prop_assert!(plain && v == w, "{:?}", a),
+                (Err(_), Ok(_)) => proptest::prop_assert!(!plain, "{:?}", a),
+                (Ok(_), Err(_)) => proptest::prop_assert!(false, "{:?} accepted", a),
+                (Err(_), Err(_)) => {}
+            }
+        }
+    }
+
     #[test]
     fn row_rules() {
         let mut c = AddressCache::new();
