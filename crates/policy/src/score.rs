@@ -64,7 +64,11 @@ impl<'c> Scorer<'c> {
         Scorer {
             c,
             excluded,
-            gate_used: c.gates.iter().map(|g| Self::used(&names, &g.expr)).collect(),
+            gate_used: c
+                .gates
+                .iter()
+                .map(|g| Self::used(&names, &g.expr))
+                .collect(),
             penalty_used: c
                 .penalties
                 .iter()

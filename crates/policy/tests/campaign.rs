@@ -187,5 +187,9 @@ fn failed_gates_show_the_values_they_read() {
              (votes = 0, stake_credit_days = 0, avg_balance = 0)"
         )
     );
-    assert_eq!(sentence("gate.wallet_age"), None, "400 days passes the age gate");
+    assert_eq!(
+        sentence("gate.wallet_age"),
+        None,
+        "400 days passes the age gate"
+    );
 }

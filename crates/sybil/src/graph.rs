@@ -114,7 +114,9 @@ impl Graph {
         let mut lens = vec![0usize; n];
         let split = if total >= parallel_min && n >= 2 {
             // The first node whose list starts in the second half of the entries.
-            start[..n].partition_point(|&s| s < total / 2).clamp(1, n - 1)
+            start[..n]
+                .partition_point(|&s| s < total / 2)
+                .clamp(1, n - 1)
         } else {
             n
         };
