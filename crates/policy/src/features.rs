@@ -217,7 +217,7 @@ impl Incoming {
 }
 
 /// An amount's value; 0 if it does not parse (the canonical table holds plain decimals).
-/// The validator's parser (a one-pass u64 path for up to 19 digits): `str::parse::<u128>`'s
+/// The validator's parser (a u64 path for up to 19 digits): `str::parse::<u128>`'s
 /// 128-bit steps were a third of the per-row work of pass 2 at 1M wallets.
 #[inline]
 fn amount_value(a: &str) -> u128 {
