@@ -36,10 +36,12 @@ pub enum Signal {
     /// A relay of value: each wallet's first value came from the previous one, and its last
     /// value went to the next one (a funding chain A → B → C → …).
     FundingChain,
+    /// Flagged by a model trained on reviewed wallets ([`crate::learn`]).
+    Learned,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 9] = [
+    pub const ALL: [Signal; 10] = [
         Signal::TransferGraph,
         Signal::FunderStar,
         Signal::SweepStar,
@@ -49,6 +51,7 @@ impl Signal {
         Signal::SharedSweep,
         Signal::FunderSweepPair,
         Signal::FundingChain,
+        Signal::Learned,
     ];
 
     pub fn code(self) -> &'static str {
@@ -62,6 +65,7 @@ impl Signal {
             Signal::SharedSweep => "shared_sweep",
             Signal::FunderSweepPair => "funder_sweep_pair",
             Signal::FundingChain => "funding_chain",
+            Signal::Learned => "learned",
         }
     }
 
@@ -81,6 +85,7 @@ impl Signal {
             Signal::SharedSweep => 0.6,
             Signal::FunderSweepPair => 0.8,
             Signal::FundingChain => 0.8,
+            Signal::Learned => 0.7,
         }
     }
 }

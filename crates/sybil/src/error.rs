@@ -20,6 +20,9 @@ pub enum SybilError {
         rule: &'static str,
         message: String,
     },
+    /// A model file is unreadable or does not fit the inputs, or training cannot run.
+    #[error("{path}: {message}")]
+    Model { path: PathBuf, message: String },
     /// Writing the output failed.
     #[error("writing {path}: {source}")]
     Write {
@@ -57,6 +60,7 @@ impl SybilError {
             SybilError::Io { .. } => "sybil.io",
             SybilError::Line { rule, .. } => rule,
             SybilError::Write { .. } => "sybil.write",
+            SybilError::Model { .. } => "sybil.model",
         }
     }
 }

@@ -78,19 +78,25 @@ pub enum Split {
     B,
 }
 
-/// Half of the split an address falls in (FNV-1a over its bytes; stable across runs).
-pub fn split_of(a: &Address) -> Split {
+/// A stable 64-bit hash of an address (FNV-1a over its bytes, finalised with splitmix64 so
+/// that every input bit reaches every output bit).
+pub fn address_hash(a: &Address) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in a.as_bytes() {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    // Finalise (splitmix64) so that every input bit reaches the bit taken.
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
     h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
     h ^= h >> 31;
+    h
+}
+
+/// Half of the split an address falls in (the low bit of [`address_hash`]).
+pub fn split_of(a: &Address) -> Split {
+    let h = address_hash(a);
     if h & 1 == 0 {
         Split::A
     } else {

@@ -269,6 +269,34 @@ pub fn load_hubs(input: &mut SybilInput, paths: &[PathBuf]) -> Result<(), SybilE
     Ok(())
 }
 
+/// Add every address of the hub files to `input.hubs`, and return them as named lists (the
+/// file name up to its first dot, e.g. `deposit_address` for `hubs/deposit_address.txt`),
+/// sorted by name; files with the same name make one list.
+pub fn load_hub_lists(
+    input: &mut SybilInput,
+    paths: &[PathBuf],
+) -> Result<Vec<crate::features::HubList>, SybilError> {
+    let mut by_name: std::collections::BTreeMap<String, Vec<crate::input::WalletId>> =
+        std::collections::BTreeMap::new();
+    for p in paths {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let name = name.split('.').next().unwrap_or("").to_string();
+        let list = by_name.entry(name).or_default();
+        for a in read_address_list(p)? {
+            let id = input.wallet(a);
+            input.hubs.push(id);
+            list.push(id);
+        }
+    }
+    Ok(by_name
+        .into_iter()
+        .map(|(name, wallets)| crate::features::HubList { name, wallets })
+        .collect())
+}
+
 /// Add every address of the allow file(s) to `input.allow`.
 pub fn load_allow(input: &mut SybilInput, paths: &[PathBuf]) -> Result<(), SybilError> {
     for p in paths {
@@ -377,6 +405,13 @@ pub fn files_in(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>, SybilError> {
 /// Load a Hop-shaped folder: `transfers/*.csv(.gz)`, `hubs/*.txt` (all but `allow.txt`) as
 /// hubs, `hubs/allow.txt` as the allow list, `candidates.txt`.
 pub fn load_hop_dir(dir: &Path) -> Result<SybilInput, SybilError> {
+    Ok(load_hop_dir_lists(dir)?.0)
+}
+
+/// [`load_hop_dir`], also returning the hub lists by name (for [`crate::features`]).
+pub fn load_hop_dir_lists(
+    dir: &Path,
+) -> Result<(SybilInput, Vec<crate::features::HubList>), SybilError> {
     let mut input = SybilInput::new();
     let mut transfers = files_in(&dir.join("transfers"), ".csv.gz")?;
     transfers.extend(files_in(&dir.join("transfers"), ".csv")?);
@@ -386,11 +421,11 @@ pub fn load_hop_dir(dir: &Path) -> Result<SybilInput, SybilError> {
         .into_iter()
         .filter(|p| p.file_name().map(|n| n != "allow.txt").unwrap_or(true))
         .collect();
-    load_hubs(&mut input, &hubs)?;
+    let lists = load_hub_lists(&mut input, &hubs)?;
     let allow = dir.join("hubs").join("allow.txt");
     if allow.exists() {
         load_allow(&mut input, &[allow])?;
     }
     load_candidates(&mut input, &[dir.join("candidates.txt")])?;
-    Ok(input)
+    Ok((input, lists))
 }

@@ -72,3 +72,67 @@ fn hop_dev_labels() {
     let (_, _, _, csv2) = score(&input, &labels, &Config::default());
     assert_eq!(csv, csv2);
 }
+
+/// The learned detector, trained on one half of the dev labels (by address hash) and scored
+/// on the other, both ways: what to expect on wallets nobody labelled. Measured: A → B
+/// P 0.932 R 0.752 F1 0.833; B → A P 0.949 R 0.736 F1 0.829.
+#[test]
+fn hop_learned_model_on_the_half_it_did_not_see() {
+    use fairdrop_sybil::eval::split_of;
+    use fairdrop_sybil::features::features;
+    use fairdrop_sybil::gbm::Params;
+    use fairdrop_sybil::learn;
+
+    let dir = hop_dir();
+    let (input, lists) = fairdrop_sybil::load::load_hop_dir_lists(&dir)
+        .unwrap_or_else(|e| panic!("loading Hop data: {e}"));
+    assert_eq!(
+        lists.len(),
+        9,
+        "hub lists: {:?}",
+        lists.iter().map(|l| &l.name).collect::<Vec<_>>()
+    );
+    let labels = read_labels(&dir.join("labels-dev.csv")).unwrap_or_else(|e| panic!("labels: {e}"));
+    let cfg = Config::default();
+    let report = detect(&input, &cfg, &Appeals::default());
+    let f = features(&input, &report, &lists);
+    let (rule, _, _, _) = score(&input, &labels, &cfg);
+    for (train_on, test_on) in [(Split::A, Split::B), (Split::B, Split::A)] {
+        let m = learn::train(&f, &input, &labels, &Params::default(), &|a| {
+            split_of(a) == train_on
+        })
+        .unwrap();
+        // Trained on one half only: about half of the 21,343 labelled candidates.
+        assert!(
+            (10_000..11_500).contains(&m.trained_on.rows),
+            "{:?}",
+            m.trained_on
+        );
+        let p = learn::probabilities(&m, &f).unwrap();
+        let r = learn::apply(
+            &report,
+            &input,
+            &f,
+            &p,
+            m.threshold,
+            &cfg,
+            &Appeals::default(),
+        );
+        let mask = r.sybil_mask(input.n_wallets());
+        let s = evaluate(&labels, test_on, |a| {
+            input
+                .wallets
+                .get(a)
+                .map(|i| mask[i as usize])
+                .unwrap_or(false)
+        });
+        eprintln!("learned, trained on {train_on:?}, scored on {test_on:?}: {s}");
+        assert!(s.precision >= 0.92, "precision: {s}");
+        assert!(s.recall >= 0.725, "recall: {s}");
+        assert!(s.f1 >= 0.82, "F1: {s}");
+        assert!(
+            s.f1 > rule.f1 + 0.03,
+            "no better than the rules ({rule}): {s}"
+        );
+    }
+}
