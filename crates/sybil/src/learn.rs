@@ -344,7 +344,7 @@ pub fn reasons_csv(m: &LearnedModel, input: &SybilInput, f: &Features, probs: &[
         }
         let rs: Vec<String> = reasons(&m.model, &f.rows[i], 3)
             .into_iter()
-            .map(|(n, v, c)| format!("{n}={v}(+{c:.2})"))
+            .map(|(n, v, c)| format!("{n}={}(+{c:.2})", short(v)))
             .collect();
         let a = *input.wallets.address(w);
         rows.push((a, format!("{a},{:.4},{}\n", probs[i], rs.join("|"))));
@@ -357,9 +357,18 @@ pub fn reasons_csv(m: &LearnedModel, input: &SybilInput, f: &Features, probs: &[
     out
 }
 
-/// Write a model file atomically (pretty JSON).
+/// A feature value as written in reasons: integers as such, others to 3 decimals.
+fn short(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Write a model file atomically (JSON on one line; `jq .` shows it laid out).
 pub fn write_model(path: &Path, m: &LearnedModel) -> Result<(), SybilError> {
-    let text = serde_json::to_string_pretty(m).map_err(|e| SybilError::Model {
+    let text = serde_json::to_string(m).map_err(|e| SybilError::Model {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;

@@ -187,6 +187,15 @@ fn read_transfer_file(path: &Path) -> Result<FileEdges, SybilError> {
     Ok(FileEdges { local, edges })
 }
 
+/// A list or transfer file's name up to its first dot (`hubs/exchange.txt` → `exchange`).
+pub fn source_name(p: &Path) -> String {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    name.split('.').next().unwrap_or("").to_string()
+}
+
 /// Read `from,to` transfer files (CSV or CSV.gz; other columns are ignored) into `input`,
 /// in parallel across files. Row order within and across files is kept.
 pub fn load_transfers(input: &mut SybilInput, paths: &[PathBuf]) -> Result<(), SybilError> {
@@ -229,6 +238,9 @@ pub fn load_transfers(input: &mut SybilInput, paths: &[PathBuf]) -> Result<(), S
             .map(|a| input.wallets.intern(*a))
             .collect();
         input.transfers.reserve(r.edges.len());
+        input
+            .sources
+            .push((input.transfers.len(), source_name(&paths[i])));
         for (f, t) in r.edges {
             input
                 .transfers
@@ -279,12 +291,7 @@ pub fn load_hub_lists(
     let mut by_name: std::collections::BTreeMap<String, Vec<crate::input::WalletId>> =
         std::collections::BTreeMap::new();
     for p in paths {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let name = name.split('.').next().unwrap_or("").to_string();
-        let list = by_name.entry(name).or_default();
+        let list = by_name.entry(source_name(p)).or_default();
         for a in read_address_list(p)? {
             let id = input.wallet(a);
             input.hubs.push(id);

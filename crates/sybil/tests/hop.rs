@@ -75,7 +75,7 @@ fn hop_dev_labels() {
 
 /// The learned detector, trained on one half of the dev labels (by address hash) and scored
 /// on the other, both ways: what to expect on wallets nobody labelled. Measured: A → B
-/// P 0.932 R 0.752 F1 0.833; B → A P 0.949 R 0.736 F1 0.829.
+/// P 0.954 R 0.768 F1 0.851; B → A P 0.959 R 0.758 F1 0.847 (rules alone: 0.790).
 #[test]
 fn hop_learned_model_on_the_half_it_did_not_see() {
     use fairdrop_sybil::eval::split_of;
@@ -127,12 +127,60 @@ fn hop_learned_model_on_the_half_it_did_not_see() {
                 .unwrap_or(false)
         });
         eprintln!("learned, trained on {train_on:?}, scored on {test_on:?}: {s}");
-        assert!(s.precision >= 0.92, "precision: {s}");
-        assert!(s.recall >= 0.725, "recall: {s}");
-        assert!(s.f1 >= 0.82, "F1: {s}");
+        assert!(s.precision >= 0.94, "precision: {s}");
+        assert!(s.recall >= 0.745, "recall: {s}");
+        assert!(s.f1 >= 0.84, "F1: {s}");
         assert!(
-            s.f1 > rule.f1 + 0.03,
+            s.f1 > rule.f1 + 0.05,
             "no better than the rules ({rule}): {s}"
         );
     }
+}
+
+/// The model shipped in `models/hop-dev.json` (`fairdrop sybil-train` on all dev labels)
+/// reads exactly the features the Hop inputs give, and flags what it learned from.
+#[test]
+fn shipped_hop_model_fits_the_inputs() {
+    use fairdrop_sybil::features::features;
+    use fairdrop_sybil::learn;
+
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/hop-dev.json"
+    ));
+    let m = learn::read_model(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.trained_on.rows, 21_343);
+    // Out-of-fold figures recorded at training.
+    assert!(
+        m.trained_on.cv_f1 > 0.85 && m.trained_on.cv_precision > 0.95,
+        "{:?}",
+        m.trained_on
+    );
+    let dir = hop_dir();
+    let (input, lists) = fairdrop_sybil::load::load_hop_dir_lists(&dir).unwrap();
+    let labels = read_labels(&dir.join("labels-dev.csv")).unwrap();
+    let cfg = Config::default();
+    let report = detect(&input, &cfg, &Appeals::default());
+    let f = features(&input, &report, &lists);
+    let p = learn::probabilities(&m, &f).unwrap_or_else(|e| panic!("{e}"));
+    let r = learn::apply(
+        &report,
+        &input,
+        &f,
+        &p,
+        m.threshold,
+        &cfg,
+        &Appeals::default(),
+    );
+    let mask = r.sybil_mask(input.n_wallets());
+    let s = evaluate(&labels, Split::All, |a| {
+        input
+            .wallets
+            .get(a)
+            .map(|i| mask[i as usize])
+            .unwrap_or(false)
+    });
+    // On its own training labels (so above what held-back labels will show).
+    eprintln!("shipped model on the dev labels: {s}");
+    assert!(s.f1 > 0.87 && s.precision > 0.97, "{s}");
 }
