@@ -452,3 +452,117 @@ fn verify_manifest_reproduces_and_names_a_changed_input() {
         "{err}"
     );
 }
+
+/// `sybil-train` learns farms of 6 (below the rules' minimum of 8) from labels, `sybil
+/// --model` flags them with reasons, and a model that does not fit the inputs exits 2.
+#[test]
+fn sybil_train_then_apply_a_model() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |f: &str| d.path().join(f).display().to_string();
+    let addr = |i: u32| format!("0x{i:040x}");
+    let (mut transfers, mut cands, mut labels) = (
+        String::from("from,to\n"),
+        String::new(),
+        String::from("address,label\n"),
+    );
+    let mut next = 1;
+    for farm in 0..40 {
+        for _ in 0..6 {
+            transfers += &format!("{},{}\n", addr(900_000 + farm), addr(next));
+            cands += &format!("{}\n", addr(next));
+            labels += &format!("{},sybil\n", addr(next));
+            next += 1;
+        }
+    }
+    for i in 0..400 {
+        if i % 2 == 0 {
+            transfers += &format!("{},{}\n", addr(999_999), addr(next));
+        }
+        cands += &format!("{}\n", addr(next));
+        labels += &format!("{},clean\n", addr(next));
+        next += 1;
+    }
+    std::fs::write(p("transfers.csv"), transfers).unwrap();
+    std::fs::write(p("candidates.txt"), cands).unwrap();
+    std::fs::write(p("labels.csv"), labels).unwrap();
+    std::fs::write(p("exchange.txt"), addr(999_999) + "\n").unwrap();
+    std::fs::write(p("other.txt"), addr(999_999) + "\n").unwrap();
+    let inputs = |hubs: &str| {
+        vec![
+            "--transfers".to_string(),
+            p("transfers.csv"),
+            "--hubs".into(),
+            p(hubs),
+            "--candidates".into(),
+            p("candidates.txt"),
+        ]
+    };
+    let train = bin()
+        .arg("sybil-train")
+        .args(inputs("exchange.txt"))
+        .args(["--labels", &p("labels.csv"), "--model", &p("model.json")])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&train.stdout);
+    assert_eq!(
+        train.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&train.stderr)
+    );
+    assert!(
+        out.contains("trained on 640 labelled candidates (240 sybil, 400 clean)"),
+        "{out}"
+    );
+    assert!(out.contains("5-fold cross-validation"), "{out}");
+    let apply = bin()
+        .arg("sybil")
+        .args(inputs("exchange.txt"))
+        .args(["--model", &p("model.json"), "--reasons", &p("reasons.csv")])
+        .args(["--out", &p("clusters.csv")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    let clusters = std::fs::read_to_string(p("clusters.csv")).unwrap();
+    assert_eq!(clusters.lines().count(), 241, "{clusters}");
+    assert!(
+        clusters.lines().skip(1).all(|l| l.contains(",6,learned,")),
+        "{clusters}"
+    );
+    let reasons = std::fs::read_to_string(p("reasons.csv")).unwrap();
+    assert_eq!(reasons.lines().count(), 241);
+
+    // Hub lists under other names: other features, refused.
+    let other = bin()
+        .arg("sybil")
+        .args(inputs("other.txt"))
+        .args(["--model", &p("model.json"), "--out", &p("c2.csv")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("model.json") && err.contains("hub_share:exchange"),
+        "{err}"
+    );
+    // A damaged model file: refused, naming it.
+    std::fs::write(p("model.json"), "{\"format\":").unwrap();
+    let bad = bin()
+        .arg("sybil")
+        .args(inputs("exchange.txt"))
+        .args(["--model", &p("model.json"), "--out", &p("c3.csv")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("model.json") && err.contains("not a model file"),
+        "{err}"
+    );
+    assert!(!d.path().join("c2.csv").exists() && !d.path().join("c3.csv").exists());
+}

@@ -276,6 +276,10 @@ fn max_of_flag(src: &str) -> Option<i64> {
 pub fn input_files(c: &Campaign) -> Vec<std::path::PathBuf> {
     let mut v: Vec<std::path::PathBuf> = c.events.iter().chain(c.hubs.iter()).cloned().collect();
     v.extend(c.exclusions.iter().map(|x| x.file.clone()));
+    // The sybil stage's appeals and model change who is flagged: bind them too.
+    for f in [&c.sybil.appeals, &c.sybil.model].into_iter().flatten() {
+        v.push(c.base.join(f));
+    }
     v
 }
 

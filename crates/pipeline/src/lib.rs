@@ -141,6 +141,25 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
             "inputs.events is empty: nothing to score".into(),
         ));
     }
+    // A sybil model is read before any stage runs: a bad file fails the run at once.
+    let model = match &c.sybil.model {
+        Some(p) if c.sybil.enabled => {
+            let m = fairdrop_sybil::learn::read_model(&c.base.join(p))
+                .map_err(|e| RunError::Sybil(format!("sybil.model: {e}")))?;
+            // The features a run gives: events (no transfer files), the campaign's hub lists.
+            let lists: Vec<String> = c
+                .hubs
+                .iter()
+                .map(|h| fairdrop_sybil::load::source_name(h))
+                .collect();
+            let lists: Vec<&str> = lists.iter().map(|s| s.as_str()).collect();
+            let names = fairdrop_sybil::features::names(&lists, &[]);
+            fairdrop_sybil::learn::check_fit(&m, fairdrop_sybil::learn::RULES_EVENTS, &names)
+                .map_err(|e| RunError::Sybil(format!("sybil.model {p}: {e}")))?;
+            Some(m)
+        }
+        _ => None,
+    };
     // The manifest's input hashes are computed beside the stages, not after them: ingest
     // hashes the event files it reads as a stream (CSV, JSONL) while reading them; a thread
     // hashes the rest (Parquet events, hub and exclusion lists).
@@ -284,7 +303,7 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
 
     // 3b. Sybil detection and the campaign's action on flagged clusters.
     if let Some(read) = read {
-        let s = sybil::run(c, &events, read, &mut wallets, dir.path())?;
+        let s = sybil::run(c, &events, read, model.as_ref(), &mut wallets, dir.path())?;
         summary.sybil_flagged = s.flagged;
         summary.sybil_clusters = s.clusters;
     }

@@ -433,6 +433,7 @@ pub fn run(
     c: &Campaign,
     events: &Path,
     read: Read,
+    model: Option<&fairdrop_sybil::learn::LearnedModel>,
     wallets: &mut [WalletState],
     out: &Path,
 ) -> Result<SybilSummary, RunError> {
@@ -440,7 +441,7 @@ pub fn run(
         mut input,
         mut cache,
     } = read;
-    fairdrop_sybil::load::load_hubs(&mut input, &c.hubs)
+    let lists = fairdrop_sybil::load::load_hub_lists(&mut input, &c.hubs)
         .map_err(|e| RunError::Sybil(e.to_string()))?;
     let mut index: HashMap<u32, usize> = HashMap::new();
     for (k, w) in wallets.iter().enumerate() {
@@ -463,7 +464,17 @@ pub fn run(
     // all the detector needs (`behaviour::wallet_runs`); sorting 30M rows took 1.5 s of
     // both cores at 1M wallets.
     // Events carry timestamps, amounts and activity: the role and behaviour rules apply.
-    let report = detect(&input, &cfg, &appeals);
+    let mut report = detect(&input, &cfg, &appeals);
+    if let Some(m) = model {
+        // The learned detector refines the rule verdicts (`fairdrop sybil --model`).
+        let f = fairdrop_sybil::features::features(&input, &report, &lists);
+        let p = fairdrop_sybil::learn::probabilities(m, &f)
+            .map_err(|e| RunError::Sybil(format!("sybil.model: {e}")))?;
+        report = fairdrop_sybil::learn::apply(&report, &input, &f, &p, m.threshold, &cfg, &appeals);
+        let text = fairdrop_sybil::learn::reasons_csv(m, &input, &f, &p);
+        fairdrop_core::fsutil::write_atomic(out.join("sybil-reasons.csv"), text.as_bytes())
+            .map_err(|e| RunError::Sybil(format!("writing sybil-reasons.csv: {e}")))?;
+    }
     fairdrop_sybil::output::write_clusters_csv(&out.join("clusters.csv"), &report, &input.wallets)
         .map_err(|e| RunError::Sybil(e.to_string()))?;
 

@@ -182,3 +182,119 @@ fn sybil_stage_off_and_on() {
     assert_eq!(on.passed_gates, off.passed_gates);
     assert!(on.eligible < off.eligible, "{on:?} {off:?}");
 }
+
+/// `[sybil] model = …`: the learned detector runs inside `fairdrop run`. A hand-made model
+/// (one split: flagged by the rules or not) must flag exactly the rule verdicts, now with the
+/// `learned` signal and a reasons file, and the manifest binds the model file. A model made
+/// for edge lists is refused before any stage runs.
+#[test]
+fn sybil_model_inside_the_run() {
+    use fairdrop_sybil::gbm::{Model, Node, Params, Tree};
+    use fairdrop_sybil::learn::{self, LearnedModel, TrainedOn};
+
+    let d = tempfile::tempdir().unwrap();
+    let w = d.path().join("world");
+    world(&w, 3000, 11, fairdrop_sim::OutputFormat::Csv).unwrap();
+    let text = std::fs::read_to_string(w.join("campaign.toml"))
+        .unwrap()
+        .replace("cap = \"500_000 ALEO\"", "cap = \"5_000_000 ALEO\"");
+    std::fs::write(w.join("rules.toml"), &text).unwrap();
+    let with_model = text.replace(
+        "[sybil]\nenabled = true",
+        "[sybil]\nenabled = true\nmodel = \"sybil-model.json\"",
+    );
+    assert_ne!(with_model, text);
+    std::fs::write(w.join("model.toml"), with_model).unwrap();
+    let names = fairdrop_sybil::features::names(&["hubs"], &[]);
+    let leaf = |value: f64| Node {
+        feature: u32::MAX,
+        threshold: 0.0,
+        left: 0,
+        right: 0,
+        value,
+    };
+    let mut m = LearnedModel {
+        format: learn::FORMAT.into(),
+        rules: learn::RULES_EVENTS.into(),
+        threshold: 0.5,
+        params: Params::default(),
+        trained_on: TrainedOn {
+            rows: 0,
+            sybil: 0,
+            clean: 0,
+            folds: 5,
+            cv_precision: 0.0,
+            cv_recall: 0.0,
+            cv_f1: 0.0,
+        },
+        model: Model {
+            features: names.clone(),
+            base: 0.0,
+            trees: vec![Tree {
+                nodes: vec![
+                    Node {
+                        feature: names.iter().position(|n| n == "rule_flag").unwrap() as u32,
+                        threshold: 0.5,
+                        left: 1,
+                        right: 2,
+                        value: 0.0,
+                    },
+                    leaf(-10.0),
+                    leaf(10.0),
+                ],
+            }],
+        },
+    };
+    learn::write_model(&w.join("sybil-model.json"), &m).unwrap();
+    let go = |name: &str| {
+        let c = Campaign::load(&w.join(name)).unwrap();
+        run(
+            &c,
+            &RunOptions {
+                out: Some(d.path().join(name)),
+                progress: false,
+                batch_rows: None,
+            },
+        )
+    };
+    let rules = go("rules.toml").unwrap();
+    let learned = go("model.toml").unwrap();
+    assert!(rules.sybil_flagged > 0);
+    assert_eq!(learned.sybil_flagged, rules.sybil_flagged);
+    assert_eq!(learned.eligible, rules.eligible);
+    let out = d.path().join("model.toml");
+    let clusters = std::fs::read_to_string(out.join("clusters.csv")).unwrap();
+    let rows: Vec<&str> = clusters.lines().skip(1).collect();
+    assert_eq!(rows.len() as u64, rules.sybil_flagged);
+    assert!(rows.iter().all(|r| r.contains("learned")), "{clusters}");
+    let reasons = std::fs::read_to_string(out.join("sybil-reasons.csv")).unwrap();
+    assert_eq!(reasons.lines().count() as u64, rules.sybil_flagged + 1);
+    assert!(
+        reasons
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(",rule_flag=1(+10.00)"),
+        "{reasons}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert!(
+        manifest["inputs"]["sybil-model.json"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64),
+        "{}",
+        manifest["inputs"]
+    );
+
+    // A model trained beside the edge-list rules does not fit a run: refused at the start.
+    m.rules = learn::RULES_EDGES.into();
+    learn::write_model(&w.join("sybil-model.json"), &m).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    let e = go("model.toml").unwrap_err().to_string();
+    assert!(
+        e.contains("sybil.model") && e.contains("`edges` rules"),
+        "{e}"
+    );
+    assert!(!out.exists(), "no output folder from a refused run");
+}

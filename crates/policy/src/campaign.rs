@@ -166,6 +166,10 @@ pub struct Sybil {
     /// File of addresses or cluster ids cleared by hand (always wins).
     #[serde(default)]
     pub appeals: Option<String>,
+    /// A model from `fairdrop sybil-train`: wallets it scores at or above its threshold are
+    /// flagged (on top of, and refining, the rule detector). Relative to the campaign file.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 fn yes() -> bool {
@@ -186,6 +190,7 @@ impl Default for Sybil {
             keep_percent: 0,
             min_cluster_size: 8,
             appeals: None,
+            model: None,
         }
     }
 }

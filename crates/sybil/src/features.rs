@@ -84,6 +84,59 @@ impl Csr {
     }
 }
 
+/// The own columns of a row (before the two mean blocks), for these hub list and transfer
+/// source names (each sorted, as [`features`] has them).
+fn base_names(lists: &[&str], sources: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = [
+        "rule_flag",
+        "rule_cluster_size",
+        "rule_score",
+        "sent",
+        "received",
+        "to_self",
+        "degree",
+        "hub_degree",
+        "allowed",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for l in lists {
+        names.push(format!("listed:{l}"));
+        names.push(format!("hub_nb:{l}"));
+        names.push(format!("hub_share:{l}"));
+    }
+    for s in sources {
+        names.push(format!("source:{s}"));
+    }
+    for s in [
+        "component_candidates",
+        "component_wallets",
+        "candidate_neighbours",
+        "candidates_2hop",
+        "star",
+    ] {
+        names.push(s.to_string());
+    }
+    names
+}
+
+/// Every column name [`features`] gives for hub lists and transfer sources with these names
+/// (known before any data is read, so a model can be checked against a run's inputs early).
+pub fn names(lists: &[&str], sources: &[&str]) -> Vec<String> {
+    let (mut l, mut s) = (lists.to_vec(), sources.to_vec());
+    l.sort_unstable();
+    l.dedup();
+    s.sort_unstable();
+    s.dedup();
+    let base = base_names(&l, &s);
+    let mut out = base.clone();
+    for prefix in ["component_mean", "cluster_mean"] {
+        out.extend(base.iter().map(|b| format!("{prefix}:{b}")));
+    }
+    out
+}
+
 /// Compute the features of every candidate (every wallet when `input.candidates` is empty).
 pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Features {
     let n = input.n_wallets();
@@ -179,37 +232,8 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
         }
     }
 
-    let mut names: Vec<String> = [
-        "rule_flag",
-        "rule_cluster_size",
-        "rule_score",
-        "sent",
-        "received",
-        "to_self",
-        "degree",
-        "hub_degree",
-        "allowed",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for l in lists {
-        names.push(format!("listed:{}", l.name));
-        names.push(format!("hub_nb:{}", l.name));
-        names.push(format!("hub_share:{}", l.name));
-    }
-    for s in &source_names {
-        names.push(format!("source:{s}"));
-    }
-    for s in [
-        "component_candidates",
-        "component_wallets",
-        "candidate_neighbours",
-        "candidates_2hop",
-        "star",
-    ] {
-        names.push(s.to_string());
-    }
+    let list_names: Vec<&str> = lists.iter().map(|l| l.name.as_str()).collect();
+    let base = base_names(&list_names, &source_names);
 
     let mut wallets: Vec<WalletId> = (0..n as u32).filter(|&u| cand[u as usize]).collect();
     wallets.sort_by_key(|&w| *input.wallets.address(w));
@@ -218,7 +242,7 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
     let mut component = Vec::with_capacity(wallets.len());
     for (k, &w) in wallets.iter().enumerate() {
         let u = w as usize;
-        let mut r = Vec::with_capacity(names.len());
+        let mut r = Vec::with_capacity(3 * base.len());
         let (size, score) = rule[u].unwrap_or((0, 0.0));
         r.push(if rule[u].is_some() { 1.0 } else { 0.0 });
         r.push(size as f64);
@@ -266,13 +290,14 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
         }
         r.push(two as f64);
         r.push(star as f64);
-        debug_assert_eq!(r.len(), names.len());
+        debug_assert_eq!(r.len(), base.len());
         rows.push(r);
         component.push(root[u]);
     }
     // Means over the candidates of the same hub-free component, and of the same rule
     // cluster (the component for unflagged ones): the context of each wallet.
-    let base = names.len();
+    let width = base.len();
+    let mut names = base.clone();
     let comp_key: Vec<(u8, u32)> = component.iter().map(|&c| (0, c)).collect();
     let cluster_key: Vec<(u8, u32)> = wallets
         .iter()
@@ -286,13 +311,11 @@ pub fn features(input: &SybilInput, report: &Report, lists: &[HubList]) -> Featu
         ("component_mean", &comp_key),
         ("cluster_mean", &cluster_key),
     ] {
-        let means = group_means(&rows, base, keys);
+        let means = group_means(&rows, width, keys);
         for (r, m) in rows.iter_mut().zip(means) {
             r.extend(m);
         }
-        for i in 0..base {
-            names.push(format!("{prefix}:{}", names[i]));
-        }
+        names.extend(base.iter().map(|b| format!("{prefix}:{b}")));
     }
     Features {
         names,
@@ -405,6 +428,7 @@ mod tests {
         // 9 own columns, 3 for the one hub list, 5 graph ones; then the two mean blocks.
         assert_eq!(f.names.len(), 3 * (9 + 3 + 5));
         assert!(f.rows.iter().all(|r| r.len() == f.names.len()));
+        assert_eq!(f.names, names(&["exchange"], &[]));
     }
 
     #[test]

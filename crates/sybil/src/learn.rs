@@ -67,11 +67,58 @@ pub struct TrainedOn {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LearnedModel {
     pub format: String,
+    /// Which rule detector gave the `rule_*` features at training: `edges` ([`Config::default`],
+    /// plain `from,to` lists) or `events` ([`Config::for_events`], canonical events, as in
+    /// `fairdrop run`). A model is applied with the same one.
+    #[serde(default = "edges")]
+    pub rules: String,
     /// Wallets with a probability at least this are flagged.
     pub threshold: f64,
     pub params: Params,
     pub trained_on: TrainedOn,
     pub model: Model,
+}
+
+fn edges() -> String {
+    RULES_EDGES.into()
+}
+
+/// [`LearnedModel::rules`] for edge lists.
+pub const RULES_EDGES: &str = "edges";
+/// [`LearnedModel::rules`] for canonical events.
+pub const RULES_EVENTS: &str = "events";
+
+/// Check that `m` can be applied here: the rules it was trained beside, and the features
+/// these inputs give (see [`crate::features::names`]).
+pub fn check_fit(m: &LearnedModel, rules: &str, names: &[String]) -> Result<(), String> {
+    if m.rules != rules {
+        return Err(format!(
+            "the model was trained beside the `{}` rules, these inputs use the `{rules}` rules \
+             (train it on the same kind of input)",
+            m.rules
+        ));
+    }
+    if m.model.features != names {
+        let missing: Vec<&str> = m
+            .model
+            .features
+            .iter()
+            .filter(|n| !names.contains(n))
+            .map(|s| s.as_str())
+            .collect();
+        let extra: Vec<&str> = names
+            .iter()
+            .filter(|n| !m.model.features.contains(n))
+            .map(|s| s.as_str())
+            .collect();
+        return Err(format!(
+            "the model reads other features than these inputs give (missing: [{}]; not in the \
+             model: [{}]); give the same hub lists (by file name) as at training",
+            missing.join(", "),
+            extra.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn fold_of(a: &Address) -> u64 {
@@ -179,6 +226,7 @@ pub fn train(
     let sybil = y.iter().filter(|&&b| b).count();
     Ok(LearnedModel {
         format: FORMAT.into(),
+        rules: RULES_EDGES.into(),
         threshold: best.0,
         params: params.clone(),
         trained_on: TrainedOn {
@@ -197,27 +245,7 @@ pub fn train(
 /// Every feature row's probability. The model must read exactly the features given (same
 /// names, same order: the same hub list names).
 pub fn probabilities(m: &LearnedModel, f: &Features) -> Result<Vec<f64>, String> {
-    if m.model.features != f.names {
-        let missing: Vec<&str> = m
-            .model
-            .features
-            .iter()
-            .filter(|n| !f.names.contains(n))
-            .map(|s| s.as_str())
-            .collect();
-        let extra: Vec<&str> = f
-            .names
-            .iter()
-            .filter(|n| !m.model.features.contains(n))
-            .map(|s| s.as_str())
-            .collect();
-        return Err(format!(
-            "the model reads other features than these inputs give (missing: [{}]; not in the \
-             model: [{}]); give the same hub lists (by file name) as at training",
-            missing.join(", "),
-            extra.join(", ")
-        ));
-    }
+    check_fit(m, &m.rules, &f.names)?;
     Ok(f.rows.iter().map(|r| m.model.predict(r)).collect())
 }
 
@@ -391,6 +419,12 @@ pub fn read_model(path: &Path) -> Result<LearnedModel, SybilError> {
         serde_json::from_str(&text).map_err(|e| bad(format!("not a model file: {e}")))?;
     if m.format != FORMAT {
         return Err(bad(format!("format {:?}, expected {FORMAT:?}", m.format)));
+    }
+    if m.rules != RULES_EDGES && m.rules != RULES_EVENTS {
+        return Err(bad(format!(
+            "rules {:?}: expected {RULES_EDGES:?} or {RULES_EVENTS:?}",
+            m.rules
+        )));
     }
     if !(m.threshold > 0.0 && m.threshold < 1.0) {
         return Err(bad(format!("threshold {} is not in (0, 1)", m.threshold)));
@@ -573,5 +607,8 @@ mod tests {
         let f2 = features(&inp, &rep, &lists);
         let e = probabilities(&m, &f2).unwrap_err();
         assert!(e.contains("hub_share:exchange"), "{e}");
+        let e = check_fit(&m, RULES_EVENTS, &f.names).unwrap_err();
+        assert!(e.contains("`edges` rules"), "{e}");
+        assert_eq!(check_fit(&m, RULES_EDGES, &f.names), Ok(()));
     }
 }

@@ -103,15 +103,29 @@ fn load(a: &InputArgs) -> Result<(SybilInput, Vec<HubList>)> {
     Ok((input, lists))
 }
 
+/// The rule detector for these inputs: canonical events carry timestamps, amounts and
+/// activity, so they get the event rules (as in `fairdrop run`); edge lists the edge rules.
 fn config(a: &InputArgs, hop_method: bool) -> Config {
-    let base = if hop_method {
-        Config::hop_method()
+    if hop_method {
+        Config {
+            min_cluster_candidates: a.min_cluster_size,
+            ..Config::hop_method()
+        }
+    } else if !a.events.is_empty() {
+        Config::for_events(a.min_cluster_size)
     } else {
-        Config::default()
-    };
-    Config {
-        min_cluster_candidates: a.min_cluster_size,
-        ..base
+        Config {
+            min_cluster_candidates: a.min_cluster_size,
+            ..Config::default()
+        }
+    }
+}
+
+fn rules_of(a: &InputArgs) -> &'static str {
+    if a.events.is_empty() {
+        learn::RULES_EDGES
+    } else {
+        learn::RULES_EVENTS
     }
 }
 
@@ -196,7 +210,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
         ..Params::default()
     };
     let terr = |e: fairdrop_sybil::gbm::GbmError| Exit(2, format!("{}: {e}", a.labels.display()));
-    let m = learn::train(&f, &input, &labels, &params, &|_| true).map_err(terr)?;
+    let mut m = learn::train(&f, &input, &labels, &params, &|_| true).map_err(terr)?;
+    m.rules = rules_of(&a.input).into();
     learn::write_model(&a.model, &m).map_err(fail)?;
     let c = &m.trained_on;
     println!(
