@@ -41,7 +41,10 @@
 //!    component and rule cluster), trained on reviewed wallets (`address,label`) with the
 //!    threshold chosen by 5-fold cross-validation. It keeps the rule clusters and their ids
 //!    for the wallets it confirms, adds the `learned` signal, and lists each verdict's top
-//!    features as reasons. No feature reads an address.
+//!    features as reasons. No feature reads an address. A model file records which rules it
+//!    was trained beside (`edges`: [`Config::default`] on `from,to` lists; `events`:
+//!    [`Config::for_events`], as in `fairdrop run` and `fairdrop sybil --events`) and is only
+//!    applied beside the same ones.
 //! 8. **Output** ([`output`]): `clusters.csv` (`address,cluster_id,cluster_size,signals,
 //!    score,action`), sorted and written atomically; [`eval`] scores predictions against
 //!    labels (precision, recall, F1, and a split of the labels in halves by address hash).
