@@ -1,6 +1,6 @@
 //! The detector: hub filtering, clustering, behaviour signals, scores, actions and appeals.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use fairdrop_core::Address;
 
@@ -145,6 +145,20 @@ pub struct ActionPolicy {
     pub strong: Action,
     pub weak: Action,
     pub strong_score: f64,
+}
+
+impl ActionPolicy {
+    /// The action for a cluster with this id and score: `Cleared` when an appeal names the
+    /// id, else `strong` from `strong_score` up, else `weak`.
+    pub fn for_cluster(&self, id: &str, score: f64, cleared_ids: &BTreeSet<&str>) -> Action {
+        if cleared_ids.contains(id) {
+            Action::Cleared
+        } else if score >= self.strong_score {
+            self.strong
+        } else {
+            self.weak
+        }
+    }
 }
 
 impl Default for ActionPolicy {
@@ -893,13 +907,7 @@ fn detect_with(
         }
         let score = 1.0 - signals.iter().map(|s| 1.0 - s.weight()).product::<f64>();
         let id = cluster_id_of(&addr(members[0]));
-        let action = if cleared_ids.contains(id.as_str()) {
-            Action::Cleared
-        } else if score >= cfg.actions.strong_score {
-            cfg.actions.strong
-        } else {
-            cfg.actions.weak
-        };
+        let action = cfg.actions.for_cluster(&id, score, &cleared_ids);
         clusters.push(Cluster {
             id,
             members,

@@ -18,7 +18,8 @@ pub struct Scores {
 }
 
 impl Scores {
-    fn from_counts(tp: u64, fp: u64, fneg: u64, tn: u64) -> Self {
+    /// The figures of confusion counts (0 where a ratio has no denominator).
+    pub fn from_counts(tp: u64, fp: u64, fneg: u64, tn: u64) -> Self {
         let p = if tp + fp == 0 {
             0.0
         } else {

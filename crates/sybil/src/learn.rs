@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::{cluster_id_of, Action, Appeals, Cluster, Config, Report, Signal};
 use crate::detect::{Evidence, WalletVerdict};
 use crate::error::SybilError;
-use crate::eval::address_hash;
+use crate::eval::{address_hash, Scores};
 use crate::features::Features;
 use crate::gbm::{self, GbmError, Model, Params};
 use crate::input::{SybilInput, WalletId};
@@ -162,25 +162,6 @@ fn counts(p: &[f64], y: &[bool], threshold: f64) -> (u64, u64, u64) {
     (tp, fp, fneg)
 }
 
-fn figures(tp: u64, fp: u64, fneg: u64) -> (f64, f64, f64) {
-    let p = if tp + fp == 0 {
-        0.0
-    } else {
-        tp as f64 / (tp + fp) as f64
-    };
-    let r = if tp + fneg == 0 {
-        0.0
-    } else {
-        tp as f64 / (tp + fneg) as f64
-    };
-    let f1 = if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    };
-    (p, r, f1)
-}
-
 /// Train on the labelled candidates that `include` accepts (`|_| true` for all of them).
 pub fn train(
     f: &Features,
@@ -217,9 +198,9 @@ pub fn train(
     for t in 5..=95 {
         let t = t as f64 / 100.0;
         let (tp, fp, fneg) = counts(&oof, &y, t);
-        let fig = figures(tp, fp, fneg);
-        if fig.2 >= best.1 .2 {
-            best = (t, fig);
+        let s = Scores::from_counts(tp, fp, fneg, 0);
+        if s.f1 >= best.1 .2 {
+            best = (t, (s.precision, s.recall, s.f1));
         }
     }
     let model = gbm::train(&rows, &y, f.names.clone(), params)?;
@@ -320,13 +301,7 @@ pub fn apply(
         signals.sort();
         signals.dedup();
         let score = rows.iter().map(|&i| probs[i]).sum::<f64>() / rows.len() as f64;
-        let action = if cleared_ids.contains(id.as_str()) {
-            Action::Cleared
-        } else if score >= cfg.actions.strong_score {
-            cfg.actions.strong
-        } else {
-            cfg.actions.weak
-        };
+        let action = cfg.actions.for_cluster(&id, score, &cleared_ids);
         let ci = clusters.len();
         for &w in &members {
             let mut s = rule.get(&w).map(|v| v.signals.clone()).unwrap_or_default();

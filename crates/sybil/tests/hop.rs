@@ -73,6 +73,29 @@ fn hop_dev_labels() {
     assert_eq!(csv, csv2);
 }
 
+/// Scores of a learned model's verdicts on `split` of the labels.
+fn learned_scores(
+    input: &SybilInput,
+    f: &fairdrop_sybil::features::Features,
+    report: &fairdrop_sybil::Report,
+    m: &fairdrop_sybil::learn::LearnedModel,
+    labels: &[(fairdrop_core::Address, Label)],
+    split: Split,
+) -> Scores {
+    use fairdrop_sybil::learn;
+    let p = learn::probabilities(m, f).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = Config::default();
+    let r = learn::apply(report, input, f, &p, m.threshold, &cfg, &Appeals::default());
+    let mask = r.sybil_mask(input.n_wallets());
+    evaluate(labels, split, |a| {
+        input
+            .wallets
+            .get(a)
+            .map(|i| mask[i as usize])
+            .unwrap_or(false)
+    })
+}
+
 /// The learned detector, trained on one half of the dev labels (by address hash) and scored
 /// on the other, both ways: what to expect on wallets nobody labelled. Measured: A → B
 /// P 0.954 R 0.768 F1 0.851; B → A P 0.959 R 0.758 F1 0.847 (rules alone: 0.790).
@@ -108,24 +131,7 @@ fn hop_learned_model_on_the_half_it_did_not_see() {
             "{:?}",
             m.trained_on
         );
-        let p = learn::probabilities(&m, &f).unwrap();
-        let r = learn::apply(
-            &report,
-            &input,
-            &f,
-            &p,
-            m.threshold,
-            &cfg,
-            &Appeals::default(),
-        );
-        let mask = r.sybil_mask(input.n_wallets());
-        let s = evaluate(&labels, test_on, |a| {
-            input
-                .wallets
-                .get(a)
-                .map(|i| mask[i as usize])
-                .unwrap_or(false)
-        });
+        let s = learned_scores(&input, &f, &report, &m, &labels, test_on);
         eprintln!("learned, trained on {train_on:?}, scored on {test_on:?}: {s}");
         assert!(s.precision >= 0.94, "precision: {s}");
         assert!(s.recall >= 0.745, "recall: {s}");
@@ -162,24 +168,7 @@ fn shipped_hop_model_fits_the_inputs() {
     let cfg = Config::default();
     let report = detect(&input, &cfg, &Appeals::default());
     let f = features(&input, &report, &lists);
-    let p = learn::probabilities(&m, &f).unwrap_or_else(|e| panic!("{e}"));
-    let r = learn::apply(
-        &report,
-        &input,
-        &f,
-        &p,
-        m.threshold,
-        &cfg,
-        &Appeals::default(),
-    );
-    let mask = r.sybil_mask(input.n_wallets());
-    let s = evaluate(&labels, Split::All, |a| {
-        input
-            .wallets
-            .get(a)
-            .map(|i| mask[i as usize])
-            .unwrap_or(false)
-    });
+    let s = learned_scores(&input, &f, &report, &m, &labels, Split::All);
     // On its own training labels (so above what held-back labels will show).
     eprintln!("shipped model on the dev labels: {s}");
     assert!(s.f1 > 0.87 && s.precision > 0.97, "{s}");
