@@ -148,16 +148,23 @@ fn failed_run_leaves_the_previous_output_untouched() {
     );
 }
 
+/// A 3,000-wallet world in `dir/world` and its campaign text with a cap every eligible count
+/// above 30 can meet.
+fn small_world(dir: &Path) -> (std::path::PathBuf, String) {
+    let w = dir.join("world");
+    world(&w, 3000, 11, fairdrop_sim::OutputFormat::Csv).unwrap();
+    let text = std::fs::read_to_string(w.join("campaign.toml"))
+        .unwrap()
+        .replace("cap = \"500_000 ALEO\"", "cap = \"5_000_000 ALEO\"");
+    (w, text)
+}
+
 /// With the sybil stage off, scoring streams no verdicts and nothing is flagged; with it on,
 /// the same world flags wallets and removes them from the eligible.
 #[test]
 fn sybil_stage_off_and_on() {
     let d = tempfile::tempdir().unwrap();
-    let w = d.path().join("world");
-    world(&w, 3000, 11, fairdrop_sim::OutputFormat::Csv).unwrap();
-    let text = std::fs::read_to_string(w.join("campaign.toml"))
-        .unwrap()
-        .replace("cap = \"500_000 ALEO\"", "cap = \"5_000_000 ALEO\"");
+    let (w, text) = small_world(d.path());
     std::fs::write(w.join("on.toml"), &text).unwrap();
     let off = text.replace("[sybil]\nenabled = true", "[sybil]\nenabled = false");
     assert_ne!(off, text, "the campaign has a [sybil] section to turn off");
@@ -193,11 +200,7 @@ fn sybil_model_inside_the_run() {
     use fairdrop_sybil::learn::{self, LearnedModel, TrainedOn};
 
     let d = tempfile::tempdir().unwrap();
-    let w = d.path().join("world");
-    world(&w, 3000, 11, fairdrop_sim::OutputFormat::Csv).unwrap();
-    let text = std::fs::read_to_string(w.join("campaign.toml"))
-        .unwrap()
-        .replace("cap = \"500_000 ALEO\"", "cap = \"5_000_000 ALEO\"");
+    let (w, text) = small_world(d.path());
     std::fs::write(w.join("rules.toml"), &text).unwrap();
     let with_model = text.replace(
         "[sybil]\nenabled = true",
