@@ -208,33 +208,73 @@ impl ProofChecker for StoreChecker {
     }
 }
 
-/// [`ProofChecker`] for the `aleo` profile (Poseidon over BLS12-377, depth 24,
-/// `fairdrop_zk::aleo`), loaded from `proofs-aleo.jsonl` (one `AleoProof` per claim).
+/// [`ProofChecker`] for the `aleo` profile (snarkVM's `hash.psd2`, `fairdrop_zk::aleo`),
+/// loaded from `proofs-aleo.jsonl` (one `AleoProof` per claim, in leaf order): the tree is
+/// rebuilt from the file's (address, amount) pairs and must give the manifest's root, so every
+/// proof served is one the root commits to (rebuilding costs a tree, about 4 permutations a
+/// leaf, where checking each stored path would cost 2 per level per leaf).
 pub struct AleoChecker {
     root: fairdrop_zk::Fr,
     root_hex: String,
-    claims: std::collections::HashMap<String, fairdrop_zk::aleo::AleoProof>,
+    tree: fairdrop_zk::aleo::AleoTree,
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl AleoChecker {
-    /// Load the proofs and check each one against `root_hex` (the manifest's root).
+    /// Load the proofs, rebuild the tree and check its root against `root_hex` (the manifest's).
     pub fn load(path: &std::path::Path, root_hex: &str) -> Result<AleoChecker, String> {
         let root =
             fairdrop_zk::fe_from_hex(root_hex).map_err(|e| format!("aleo root {root_hex}: {e}"))?;
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut claims = std::collections::HashMap::new();
+        let mut entries = Vec::new();
+        let mut campaign = None;
         for (i, line) in text.lines().enumerate() {
-            let p: fairdrop_zk::aleo::AleoProof = serde_json::from_str(line)
-                .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-            fairdrop_zk::aleo::verify_aleo_proof(&root, &p)
-                .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-            claims.insert(p.address.clone(), p);
+            let at = || format!("{}:{}", path.display(), i + 1);
+            let p: fairdrop_zk::aleo::AleoProof =
+                serde_json::from_str(line).map_err(|e| format!("{}: {e}", at()))?;
+            if *campaign.get_or_insert(p.campaign) != p.campaign {
+                return Err(format!(
+                    "{}: campaign {} differs from line 1's",
+                    at(),
+                    p.campaign
+                ));
+            }
+            if p.path.index != i as u64 {
+                return Err(format!(
+                    "{}: index {} is not the line's position",
+                    at(),
+                    p.path.index
+                ));
+            }
+            let a = fairdrop_core::Address::parse(&p.address)
+                .map_err(|e| format!("{}: {}: {e}", at(), p.address))?;
+            entries.push((a, p.amount));
         }
+        let tree = fairdrop_zk::aleo::AleoTree::build(campaign.unwrap_or(0), &entries)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if tree.root() != root {
+            return Err(format!(
+                "{}: the proofs rebuild to root {}, the manifest commits to {root_hex}",
+                path.display(),
+                tree.root_hex()
+            ));
+        }
+        let index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (a, _))| (a.to_string(), i))
+            .collect();
         Ok(AleoChecker {
             root,
             root_hex: fairdrop_zk::fe_to_hex(&root),
-            claims,
+            tree,
+            index,
         })
+    }
+
+    /// The stored proof of a canonical address.
+    pub fn proof_of(&self, canonical: &str) -> Option<fairdrop_zk::aleo::AleoProof> {
+        self.tree.proof(*self.index.get(canonical)?).ok()
     }
 }
 
@@ -246,7 +286,7 @@ impl ProofChecker for AleoChecker {
         self.root_hex.clone()
     }
     fn claims(&self) -> u64 {
-        self.claims.len() as u64
+        self.tree.len() as u64
     }
     fn canonical(&self, address: &str) -> Result<String, String> {
         match fairdrop_core::Address::parse(address) {
@@ -256,7 +296,7 @@ impl ProofChecker for AleoChecker {
         }
     }
     fn lookup(&self, canonical: &str) -> Option<Entitlement> {
-        let p = self.claims.get(canonical)?;
+        let p = self.proof_of(canonical)?;
         Some(Entitlement {
             amount: p.amount as u128,
             index: p.path.index,
@@ -269,7 +309,7 @@ impl ProofChecker for AleoChecker {
         amount: u128,
         proof: &[String],
     ) -> Result<Entitlement, CheckError> {
-        let stored = self.claims.get(canonical).ok_or_else(|| {
+        let stored = self.proof_of(canonical).ok_or_else(|| {
             CheckError::NotEligible(format!(
                 "{canonical} has no allocation under the aleo profile"
             ))
@@ -292,9 +332,12 @@ impl ProofChecker for AleoChecker {
         }
         let addr = fairdrop_core::Address::parse(canonical)
             .map_err(|e| CheckError::Address(e.to_string()))?;
-        let leaf = fairdrop_zk::aleo::aleo_leaf(&addr, amount64)
+        let index = u32::try_from(stored.path.index)
+            .map_err(|_| CheckError::ProofFormat("index over u32".into()))?;
+        let leaf = fairdrop_zk::aleo::aleo_leaf(stored.campaign, index, &addr, amount64)
             .map_err(|e| CheckError::Address(e.to_string()))?;
         let p = fairdrop_zk::aleo::AleoProof {
+            campaign: stored.campaign,
             address: canonical.to_string(),
             amount: amount64,
             leaf,
@@ -303,7 +346,12 @@ impl ProofChecker for AleoChecker {
                 siblings,
             },
         };
-        match fairdrop_zk::aleo::verify_aleo_proof(&self.root, &p) {
+        match fairdrop_zk::aleo::verify_aleo_proof(
+            &self.root,
+            self.tree.depth(),
+            stored.campaign,
+            &p,
+        ) {
             Ok(()) => Ok(Entitlement {
                 amount,
                 index: stored.path.index,

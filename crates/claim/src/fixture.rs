@@ -29,7 +29,7 @@ pub struct FixtureOptions {
     /// Write `progress.jsonl`.
     pub progress: bool,
     /// More manifest roots (e.g. `aleo`, for a checker plugged in with `Dist::add_checker`; an
-    /// `aleo` root must be `0x` + 64 hex digits, and gets an empty `proofs-aleo.jsonl`).
+    /// `aleo` root gets an empty `proofs-aleo.jsonl`, so it must be the empty tree's root).
     pub extra_roots: Vec<(String, String)>,
     /// Private-claim files to write into `dist/zk/` and commit to in the manifest, as
     /// `fairdrop run` does for a campaign with `[zk]`.
@@ -224,8 +224,9 @@ pub fn build_dist(dir: &Path, o: &FixtureOptions) -> Result<Fixture> {
     for (k, v) in &o.extra_roots {
         roots.insert(k.clone(), v.clone());
         if k == "aleo" {
-            // `Dist::load` reads `proofs-aleo.jsonl` for an `aleo` root: an empty one loads
-            // under any canonical root; tests plug their own checker with `Dist::add_checker`.
+            // `Dist::load` rebuilds the tree from `proofs-aleo.jsonl` for an `aleo` root: an
+            // empty one loads under the empty tree's root (`0x0ef58c81…e379`); tests plug
+            // their own checker with `Dist::add_checker`.
             let apath = dist.join("proofs-aleo.jsonl");
             if !apath.exists() {
                 std::fs::write(&apath, b"").map_err(io(&apath))?;

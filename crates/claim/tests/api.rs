@@ -613,8 +613,9 @@ impl ProofChecker for FakeAleo {
     }
 }
 
-/// A canonical field element (`0x` + 64 hex digits): the fixture's aleo root.
-const ALEO_ROOT: &str = "0x000000000000000000000000000000000000000000000000000000000000002a";
+/// The root of an empty `aleo` tree (what the fixture's empty `proofs-aleo.jsonl` rebuilds
+/// to); the test then plugs in its own checker under that root.
+const ALEO_ROOT: &str = "0x0ef58c81626d46915d3b69e141f3eae94487db0868ebb16042c11540ec51e379";
 
 const ALEO: &str = "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf";
 

@@ -80,6 +80,7 @@ enum Command {
     Payouts(cmd::serve::PayoutArgs),
     ClawbackReport(cmd::serve::ClawbackArgs),
     Zk(cmd::zk::Args),
+    Aleo(cmd::aleo::Args),
     Demo(cmd::demo::Args),
 }
 
@@ -116,6 +117,7 @@ fn main() -> ExitCode {
         Command::Payouts(a) => cmd::serve::payouts(a),
         Command::ClawbackReport(a) => cmd::serve::clawback(a),
         Command::Zk(a) => cmd::zk::run(a),
+        Command::Aleo(a) => cmd::aleo::run(a),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match res {

@@ -345,8 +345,25 @@ fn aleo_profile_tree_proof_verify() {
         "address,amount\naleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf,1000000\naleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add,2500000\n",
     )
     .unwrap();
-    let t = bin()
+    // Every leaf carries the campaign's tag: no campaign id, no tree.
+    let no_id = bin()
         .args(["tree", "--profile", "aleo", "--allocations"])
+        .arg(&alloc)
+        .arg("--out")
+        .arg(d.path().join("t0"))
+        .output()
+        .unwrap();
+    assert_eq!(no_id.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_id.stderr).contains("--campaign-id"));
+    let t = bin()
+        .args([
+            "tree",
+            "--profile",
+            "aleo",
+            "--campaign-id",
+            "c1",
+            "--allocations",
+        ])
         .arg(&alloc)
         .arg("--out")
         .arg(d.path().join("t"))
@@ -361,7 +378,14 @@ fn aleo_profile_tree_proof_verify() {
     )
     .unwrap();
     let t2 = bin()
-        .args(["tree", "--profile", "aleo", "--allocations"])
+        .args([
+            "tree",
+            "--profile",
+            "aleo",
+            "--campaign-id",
+            "c1",
+            "--allocations",
+        ])
         .arg(&reversed)
         .arg("--out")
         .arg(d.path().join("t2"))
@@ -377,7 +401,14 @@ fn aleo_profile_tree_proof_verify() {
         2
     );
     let p = bin()
-        .args(["proof", "--profile", "aleo", "--allocations"])
+        .args([
+            "proof",
+            "--profile",
+            "aleo",
+            "--campaign-id",
+            "c1",
+            "--allocations",
+        ])
         .arg(&alloc)
         .arg("aleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add")
         .output()
@@ -402,6 +433,105 @@ fn aleo_profile_tree_proof_verify() {
             .status
             .code(),
         Some(1)
+    );
+    // The same proof from the run's folder, and as the claim program's call.
+    let pd = bin()
+        .args(["proof", "--profile", "aleo", "--dist"])
+        .arg(d.path().join("t"))
+        .arg("aleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add")
+        .output()
+        .unwrap();
+    assert!(
+        pd.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pd.stderr)
+    );
+    assert_eq!(pd.stdout, p.stdout);
+    let call = bin()
+        .args(["proof", "--profile", "aleo", "--format", "aleo", "--dist"])
+        .arg(d.path().join("t"))
+        .arg("aleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add")
+        .output()
+        .unwrap();
+    assert!(
+        call.status.success(),
+        "{}",
+        String::from_utf8_lossy(&call.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&call.stdout).unwrap();
+    let program = format!("{}.aleo", fairdrop_zk::program::program_name("c1"));
+    assert_eq!(v["program"], program.as_str());
+    assert_eq!(v["function"], "claim");
+    let tag = fairdrop_zk::aleo::campaign_tag("c1");
+    assert_eq!(
+        v["inputs"][0],
+        format!("{{ campaign: {tag}u128, index: 0u32, recipient: aleo14tlamssdmg3d0p5zmljma573jghe2q9n6wz29qf36re2glcedcpqfg4add, amount: 2500000u64 }}").as_str()
+    );
+    let sib = v["inputs"][1].as_str().unwrap();
+    assert!(
+        sib.starts_with('[') && sib.ends_with("field]") && !sib.contains(','),
+        "depth 1: {sib}"
+    );
+    // The claim program for that tree, then the operator's plan.
+    let prog = d.path().join("t/aleo/program");
+    let g = bin()
+        .args([
+            "aleo",
+            "program",
+            "--admin",
+            "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf",
+            "--dist",
+        ])
+        .arg(d.path().join("t"))
+        .arg("--out")
+        .arg(&prog)
+        .output()
+        .unwrap();
+    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+    assert_eq!(String::from_utf8_lossy(&g.stdout).trim(), program);
+    let main = std::fs::read_to_string(prog.join("build/main.aleo")).unwrap();
+    assert!(main.starts_with(&format!("import credits.aleo;\nprogram {program};")));
+    assert!(std::fs::read_to_string(prog.join("src/main.leo"))
+        .unwrap()
+        .contains("credits.aleo::transfer_public("));
+    let plan = bin()
+        .args(["aleo", "plan", "--start", "10", "--end", "20", "--dist"])
+        .arg(d.path().join("t"))
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let text = String::from_utf8_lossy(&plan.stdout);
+    for want in [
+        "leo deploy",
+        "leo execute fund 3500000u64",
+        "leo execute open 10u32 20u32",
+        "leo execute reclaim",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    // A program that does not check this tree's root is refused.
+    let stale = fairdrop_zk::psd2::field_plaintext(&fairdrop_zk::Fr::from(7u64));
+    let edited = main.replace(
+        &fairdrop_zk::psd2::field_plaintext(
+            &fairdrop_zk::fe_from_hex(String::from_utf8_lossy(&t.stdout).trim()).unwrap(),
+        ),
+        &stale,
+    );
+    std::fs::write(prog.join("build/main.aleo"), edited).unwrap();
+    let plan = bin()
+        .args(["aleo", "plan", "--dist"])
+        .arg(d.path().join("t"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        plan.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
     );
 }
 

@@ -37,7 +37,7 @@ pub fn trees(
     let mut roots = BTreeMap::new();
     for name in &c.outputs.profiles {
         if name == "aleo" {
-            roots.insert(name.clone(), aleo_tree(allocs, dir)?);
+            roots.insert(name.clone(), aleo_tree(&c.id, allocs, dir)?);
             continue;
         }
         let profile: Profile = name.parse().map_err(merr)?;
@@ -66,10 +66,15 @@ pub fn trees(
     Ok(roots)
 }
 
-/// The `aleo` profile (Poseidon over BLS12-377, fixed depth 24, `fairdrop_zk::aleo`): writes
-/// `aleo/tree.json` (root, depth, leaf count, encoding) and `proofs-aleo.jsonl` (one
-/// `AleoProof` per claim, in leaf order = address order). Returns the root.
-fn aleo_tree(allocs: &[fairdrop_allocate::Allocation], dir: &Path) -> Result<String, RunError> {
+/// The `aleo` profile (snarkVM's `hash.psd2`, depth from the size, `fairdrop_zk::aleo`):
+/// writes `aleo/tree.json` (root, depth, leaf count, campaign tag, encoding) and
+/// `proofs-aleo.jsonl` (one `AleoProof` per claim, in leaf order = address order). Returns
+/// the root.
+fn aleo_tree(
+    campaign_id: &str,
+    allocs: &[fairdrop_allocate::Allocation],
+    dir: &Path,
+) -> Result<String, RunError> {
     let mut entries = Vec::with_capacity(allocs.len());
     for (i, a) in allocs.iter().enumerate() {
         let addr = fairdrop_core::Address::parse_trusted(&a.key)
@@ -83,18 +88,20 @@ fn aleo_tree(allocs: &[fairdrop_allocate::Allocation], dir: &Path) -> Result<Str
         })?;
         entries.push((addr, amount));
     }
-    write_aleo(&entries, dir)
+    write_aleo(campaign_id, &entries, dir)
 }
 
 /// Build the `aleo` tree of `(address, microcredits)` pairs (in address order) and write
 /// `proofs-aleo.jsonl` and `aleo/tree.json` into `dir`. Returns the root. Also used by
 /// `fairdrop tree --profile aleo`.
 pub fn write_aleo(
+    campaign_id: &str,
     entries: &[(fairdrop_core::Address, u64)],
     dir: &Path,
 ) -> Result<String, RunError> {
     let zerr = |e: fairdrop_zk::ZkError| RunError::Commit(format!("aleo profile: {e}"));
-    let tree = fairdrop_zk::aleo::AleoTree::build(entries).map_err(zerr)?;
+    let campaign = fairdrop_zk::aleo::campaign_tag(campaign_id);
+    let tree = fairdrop_zk::aleo::AleoTree::build(campaign, entries).map_err(zerr)?;
     let root = tree.root_hex();
     // Proofs are independent: serialise them in parallel chunks, written in leaf order a
     // group of chunks at a time (the whole file is 0.9 GB at 1M wallets: holding it, and a
@@ -123,11 +130,15 @@ pub fn write_aleo(
     let adir = dir.join("aleo");
     std::fs::create_dir_all(&adir).map_err(io(&adir))?;
     let meta = json!({
-        "format": "fairdrop-aleo-v1",
+        "format": "fairdrop-aleo-v2",
+        "campaign_id": campaign_id,
+        "campaign": tree.campaign().to_string(),
         "root": root,
-        "depth": 24,
+        "root_field": fairdrop_zk::psd2::field_plaintext(&tree.root()),
+        "depth": tree.depth(),
         "leaves": tree.len(),
-        "leaf": "Poseidon(leaf tag; address x-coordinate, microcredits) over the BLS12-377 scalar field, see fairdrop_zk docs",
+        "leaf": "hash.psd2 of struct Leaf { campaign: u128, index: u32, recipient: address, amount: u64 }",
+        "node": "hash.psd2 of [left, right] as [field; 2]; empty positions hold 0field",
         "order": "allocations sorted by address",
     });
     fairdrop_core::fsutil::write_atomic(

@@ -101,7 +101,7 @@ fn main() -> Result<(), ZkError> {
         k += 1;
     }
     let t = Instant::now();
-    let aleo_tree = AleoTree::build(&entries)?;
+    let aleo_tree = AleoTree::build(fairdrop_zk::aleo::campaign_tag("zkbench"), &entries)?;
     let build = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut n_ok = 0;

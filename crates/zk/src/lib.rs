@@ -101,6 +101,8 @@ pub mod circuit;
 pub mod evm;
 pub mod poseidon;
 pub mod private;
+pub mod program;
+pub mod psd2;
 pub mod registry;
 pub mod tree;
 
@@ -109,7 +111,8 @@ pub use ark_bls12_377::Fr;
 use ark_ff::{BigInteger, PrimeField};
 
 pub use aleo::{
-    aleo_leaf, aleo_x, verify_aleo_proof, AleoProof, AleoTree, AleoVerifyError, ALEO_DEPTH,
+    aleo_leaf, aleo_x, campaign_tag, depth_for, verify_aleo_proof, AleoProof, AleoTree,
+    AleoVerifyError,
 };
 pub use circuit::{
     constraint_count, is_satisfied, key_hash, prove, proving_key_campaign, read_proving_key,
@@ -132,7 +135,7 @@ pub use registry::{
     MANIFEST_PK, MANIFEST_REGISTRATIONS, MANIFEST_ROOT, MANIFEST_TREE, MANIFEST_VK,
     REGISTRATIONS_FILE, ROOT_FILE, TREE_FILE, TREE_FORMAT,
 };
-pub use tree::{empty_leaf, MerklePath, SparseTree};
+pub use tree::{empty_leaf, MerklePath, NodeHash, SparseTree};
 
 /// The BLS12-377 scalar field element type.
 pub type Fe = Fr;
@@ -347,18 +350,23 @@ mod vectors {
                 "0x10eafffd651a551e3e86af73fcb71c46a3fe255a814969181592dc104d075a8d",
             ),
             (
-                h(aleo_leaf(&a, 1_000_000).unwrap()),
-                "0x11ef45fdcd4cd6f74327d7aa1656eb6e7d9e6fddb5a10abdd4b5f7d723355de5",
+                h(aleo_leaf(campaign_tag("aleo-airdrop-2024"), 0, &a, 1_000_000).unwrap()),
+                "0x0578e02456b03b118a348f7d65e2bd134f130acb3c303e2a47bf23879dc4c573",
             ),
             (
-                AleoTree::build(&[(a, 1_000_000), (b, 2_500_000)])
+                AleoTree::build(
+                    campaign_tag("aleo-airdrop-2024"),
+                    &[(a, 1_000_000), (b, 2_500_000)],
+                )
+                .unwrap()
+                .root_hex(),
+                "0x02dd4a328c94378a4171aa2d53866c2b4441419de3d1ed4edf7f8c448ed4f1fe",
+            ),
+            (
+                AleoTree::build(campaign_tag("aleo-airdrop-2024"), &[])
                     .unwrap()
                     .root_hex(),
-                "0x11f86bcbd783ce8a8d2c553df5686bf4def123f333b2aa1b8a0a7bd689839877",
-            ),
-            (
-                AleoTree::build(&[]).unwrap().root_hex(),
-                "0x105748a31db37e1de431107bd090891d83e774caece4dcf08220ab4c765db543",
+                "0x0ef58c81626d46915d3b69e141f3eae94487db0868ebb16042c11540ec51e379",
             ),
         ];
         for (got, want) in v {

@@ -22,19 +22,52 @@ pub fn empty_leaf() -> Fr {
     hash_tagged(tag(TAG_EMPTY), Fr::from(0u64), Fr::from(0u64))
 }
 
-/// `empty[k]` = root of a subtree of height `k` made of empty leaves, `k = 0..=depth`.
+/// `empty[k]` of the private tree ([`NodeHash::Fairdrop`]).
 pub fn empty_hashes(depth: usize) -> Vec<Fr> {
-    let mut v = Vec::with_capacity(depth + 1);
-    v.push(empty_leaf());
-    for k in 0..depth {
-        let e = v[k];
-        v.push(hash2(e, e));
-    }
-    v
+    NodeHash::Fairdrop.empty_hashes(depth)
 }
 
 /// Largest depth accepted (keeps `1 << depth` inside u64 and paths small).
 pub const MAX_DEPTH: usize = 32;
+
+/// How a tree hashes its nodes and what its empty positions hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeHash {
+    /// fairdrop's private tree: node `hash2(left, right)`, empty leaf [`empty_leaf`].
+    Fairdrop,
+    /// The `aleo` profile: node = snarkVM's `hash.psd2 [left, right]` (a `[field; 2]`), empty
+    /// leaf `0field` (no `Leaf` struct hashes to it: that would be a Poseidon preimage).
+    Psd2,
+}
+
+impl NodeHash {
+    /// The parent of two nodes.
+    pub fn node(self, left: Fr, right: Fr) -> Fr {
+        match self {
+            NodeHash::Fairdrop => hash2(left, right),
+            NodeHash::Psd2 => crate::psd2::node(left, right),
+        }
+    }
+
+    /// The value of a position past the last leaf.
+    pub fn empty_leaf(self) -> Fr {
+        match self {
+            NodeHash::Fairdrop => empty_leaf(),
+            NodeHash::Psd2 => Fr::from(0u64),
+        }
+    }
+
+    /// `empty[k]` = root of a subtree of height `k` made of empty leaves, `k = 0..=depth`.
+    pub fn empty_hashes(self, depth: usize) -> Vec<Fr> {
+        let mut v = Vec::with_capacity(depth + 1);
+        v.push(self.empty_leaf());
+        for k in 0..depth {
+            let e = v[k];
+            v.push(self.node(e, e));
+        }
+        v
+    }
+}
 
 /// A Merkle path: the leaf index and the `depth` siblings from the leaf level up.
 /// Bit `i` of `index` (LSB first) is 1 when the node at level `i` is a right child.
@@ -54,6 +87,11 @@ impl MerklePath {
     /// The root obtained by hashing `leaf` up this path. Errors when the index does not fit
     /// the depth.
     pub fn compute_root(&self, leaf: Fr) -> Result<Fr, ZkError> {
+        self.compute_root_with(NodeHash::Fairdrop, leaf)
+    }
+
+    /// [`MerklePath::compute_root`] with the given node hash.
+    pub fn compute_root_with(&self, hash: NodeHash, leaf: Fr) -> Result<Fr, ZkError> {
         let depth = self.siblings.len();
         if depth > MAX_DEPTH || (depth < 64 && self.index >> depth != 0) {
             return Err(ZkError::PathIndex {
@@ -64,9 +102,9 @@ impl MerklePath {
         let mut cur = leaf;
         for (i, s) in self.siblings.iter().enumerate() {
             cur = if (self.index >> i) & 1 == 1 {
-                hash2(*s, cur)
+                hash.node(*s, cur)
             } else {
-                hash2(cur, *s)
+                hash.node(cur, *s)
             };
         }
         Ok(cur)
@@ -88,6 +126,7 @@ impl MerklePath {
 /// A sparse fixed-depth Merkle tree.
 #[derive(Clone, Debug)]
 pub struct SparseTree {
+    hash: NodeHash,
     depth: usize,
     /// levels[0] = leaves, levels[k] = nodes at height k (only those with a real leaf below).
     levels: Vec<Vec<Fr>>,
@@ -98,7 +137,10 @@ const PAR_THRESHOLD: usize = 1 << 12;
 
 /// The parents of `level` (pairs in order; a last odd node is paired with `empty`), hashed
 /// [`crate::poseidon::many::LANES`] at a time.
-fn hash_pairs(level: &[Fr], empty: Fr) -> Vec<Fr> {
+fn hash_pairs(hash: NodeHash, level: &[Fr], empty: Fr) -> Vec<Fr> {
+    if hash == NodeHash::Psd2 {
+        return crate::psd2::nodes(level, empty);
+    }
     let mut states: Vec<[Fr; 3]> = level
         .chunks(2)
         .map(|c| {
@@ -116,6 +158,11 @@ fn hash_pairs(level: &[Fr], empty: Fr) -> Vec<Fr> {
 impl SparseTree {
     /// Build a tree of the given depth over `leaves` (positions `0..leaves.len()`).
     pub fn new(depth: usize, leaves: Vec<Fr>) -> Result<SparseTree, ZkError> {
+        SparseTree::with_hash(NodeHash::Fairdrop, depth, leaves)
+    }
+
+    /// Build a tree whose nodes are hashed with `hash`.
+    pub fn with_hash(hash: NodeHash, depth: usize, leaves: Vec<Fr>) -> Result<SparseTree, ZkError> {
         if depth > MAX_DEPTH {
             return Err(ZkError::TooDeep(depth));
         }
@@ -125,7 +172,7 @@ impl SparseTree {
                 depth,
             });
         }
-        let empty = empty_hashes(depth);
+        let empty = hash.empty_hashes(depth);
         let mut levels = Vec::with_capacity(depth + 1);
         levels.push(leaves);
         for k in 0..depth {
@@ -133,15 +180,16 @@ impl SparseTree {
             let e = empty[k];
             let next: Vec<Fr> = if prev.len() >= PAR_THRESHOLD {
                 prev.par_chunks(PAR_THRESHOLD)
-                    .map(|c| hash_pairs(c, e))
+                    .map(|c| hash_pairs(hash, c, e))
                     .collect::<Vec<_>>()
                     .concat()
             } else {
-                hash_pairs(prev, e)
+                hash_pairs(hash, prev, e)
             };
             levels.push(next);
         }
         Ok(SparseTree {
+            hash,
             depth,
             levels,
             empty,
@@ -150,6 +198,11 @@ impl SparseTree {
 
     pub fn depth(&self) -> usize {
         self.depth
+    }
+
+    /// How this tree hashes its nodes.
+    pub fn node_hash(&self) -> NodeHash {
+        self.hash
     }
 
     /// Number of real leaves.
@@ -203,30 +256,42 @@ impl SparseTree {
 mod tests {
     use super::*;
 
-    fn dense_root(depth: usize, leaves: &[Fr]) -> Fr {
+    fn dense_root(hash: NodeHash, depth: usize, leaves: &[Fr]) -> Fr {
         let mut level: Vec<Fr> = (0..1usize << depth)
-            .map(|i| leaves.get(i).copied().unwrap_or_else(empty_leaf))
+            .map(|i| leaves.get(i).copied().unwrap_or_else(|| hash.empty_leaf()))
             .collect();
         while level.len() > 1 {
-            level = level.chunks(2).map(|c| hash2(c[0], c[1])).collect();
+            level = level.chunks(2).map(|c| hash.node(c[0], c[1])).collect();
         }
         level[0]
     }
 
     #[test]
     fn sparse_equals_dense_and_paths_verify() {
-        for depth in 0..=5 {
-            for n in 0..=(1usize << depth) {
-                let leaves: Vec<Fr> = (0..n as u64).map(|i| Fr::from(i * 3 + 1)).collect();
-                let t = SparseTree::new(depth, leaves.clone()).unwrap();
-                assert_eq!(t.root(), dense_root(depth, &leaves), "depth {depth} n {n}");
-                for (i, l) in leaves.iter().enumerate() {
-                    let p = t.path(i).unwrap();
-                    assert!(p.verify(*l, t.root()));
-                    assert!(!p.verify(*l + Fr::from(1u64), t.root()));
+        for hash in [NodeHash::Fairdrop, NodeHash::Psd2] {
+            for depth in 0..=5 {
+                for n in 0..=(1usize << depth) {
+                    let leaves: Vec<Fr> = (0..n as u64).map(|i| Fr::from(i * 3 + 1)).collect();
+                    let t = SparseTree::with_hash(hash, depth, leaves.clone()).unwrap();
+                    assert_eq!(
+                        t.root(),
+                        dense_root(hash, depth, &leaves),
+                        "{hash:?} depth {depth} n {n}"
+                    );
+                    for (i, l) in leaves.iter().enumerate() {
+                        let p = t.path(i).unwrap();
+                        assert!(p.compute_root_with(hash, *l).unwrap() == t.root());
+                        assert!(
+                            p.compute_root_with(hash, *l + Fr::from(1u64)).unwrap() != t.root()
+                        );
+                    }
                 }
             }
         }
+        // Large enough for the parallel path.
+        let leaves: Vec<Fr> = (0..5000u64).map(Fr::from).collect();
+        let t = SparseTree::with_hash(NodeHash::Psd2, 13, leaves.clone()).unwrap();
+        assert_eq!(t.root(), dense_root(NodeHash::Psd2, 13, &leaves));
     }
 
     #[test]

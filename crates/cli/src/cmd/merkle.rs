@@ -18,8 +18,8 @@ fn profile(s: &str) -> Result<Profile> {
 #[command(
     after_help = "Example:\n  fairdrop tree --allocations dist/allocations.csv --profile oz --out dist/oz\n\n\
 Profiles: oz (OpenZeppelin StandardMerkleTree standard-v1 → tree.json), uniswap (MerkleDistributor → \
-uniswap.json), jito (Solana distributor → jito.json), each with proofs.store (O(1) lookup); aleo (Poseidon \
-over BLS12-377, depth 24 → aleo/tree.json + proofs-aleo.jsonl)."
+uniswap.json), jito (Solana distributor → jito.json), each with proofs.store (O(1) lookup); aleo (snarkVM's \
+hash.psd2, depth from the size, needs --campaign-id → aleo/tree.json + proofs-aleo.jsonl)."
 )]
 pub struct TreeArgs {
     /// allocations.csv (address,amount[,tier]; amounts in base units)
@@ -27,8 +27,21 @@ pub struct TreeArgs {
     pub allocations: PathBuf,
     #[arg(long)]
     pub profile: String,
+    /// The campaign id (aleo profile: every leaf carries its tag)
+    #[arg(long)]
+    pub campaign_id: Option<String>,
     #[arg(long)]
     pub out: PathBuf,
+}
+
+fn campaign_id(id: &Option<String>) -> Result<&str> {
+    id.as_deref().ok_or_else(|| {
+        Exit(
+            2,
+            "the aleo profile needs --campaign-id (each leaf carries the campaign's tag)".into(),
+        )
+        .into()
+    })
 }
 
 /// Read `address,amount[,tier]` for the aleo profile: Aleo addresses, u64 microcredits, sorted.
@@ -71,7 +84,8 @@ pub fn tree(a: TreeArgs) -> Result<()> {
     if a.profile == "aleo" {
         let entries = aleo_allocations(&a.allocations)?;
         std::fs::create_dir_all(&a.out)?;
-        let root = fairdrop_pipeline::commit::write_aleo(&entries, &a.out)
+        let id = campaign_id(&a.campaign_id)?;
+        let root = fairdrop_pipeline::commit::write_aleo(id, &entries, &a.out)
             .map_err(|e| Exit(2, e.to_string()))?;
         println!("{root}");
         eprintln!(
@@ -95,38 +109,93 @@ pub fn tree(a: TreeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Print one claim's proof as JSON (what `fairdrop verify` reads).
+/// Print one claim's proof as JSON (what `fairdrop verify` reads), or for the aleo profile the
+/// claim program's call.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Example:\n  fairdrop proof --allocations dist/allocations.csv --profile oz 0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f > proof.json"
+    after_help = "Examples:\n  fairdrop proof --allocations dist/allocations.csv --profile oz 0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f > proof.json\n  \
+fairdrop proof --dist dist --profile aleo aleo1… --format aleo\n\n\
+--format aleo prints {\"program\", \"function\", \"inputs\"}: the exact inputs of the claim program's \
+transition (`leo execute claim '<inputs[0]>' '<inputs[1]>'`, or a wallet's transaction request)."
 )]
 pub struct ProofArgs {
+    /// allocations.csv (address,amount[,tier]); or --dist
     #[arg(long)]
-    pub allocations: PathBuf,
+    pub allocations: Option<PathBuf>,
+    /// The run's output folder: its allocations.csv, or for aleo its proofs-aleo.jsonl
+    #[arg(long, conflicts_with = "allocations")]
+    pub dist: Option<PathBuf>,
     #[arg(long)]
     pub profile: String,
+    /// The campaign id (aleo profile with --allocations)
+    #[arg(long)]
+    pub campaign_id: Option<String>,
+    /// json (the proof record) or aleo (the claim program's call; aleo profile)
+    #[arg(long, default_value = "json")]
+    pub format: String,
+    /// With --format aleo: claim (public payout), claim_private (a private record) or verify
+    #[arg(long, default_value = "claim")]
+    pub function: String,
     pub address: String,
 }
 
 pub fn proof(a: ProofArgs) -> Result<()> {
+    if a.format != "json" && a.format != "aleo" {
+        return Err(Exit(2, format!("--format {}: expected json or aleo", a.format)).into());
+    }
     if a.profile == "aleo" {
-        let entries = aleo_allocations(&a.allocations)?;
         let want = fairdrop_core::Address::parse(&a.address)
             .map_err(|e| Exit(2, format!("{e} ({})", e.rule())))?;
-        let i = entries
-            .iter()
-            .position(|(x, _)| *x == want)
-            .ok_or_else(|| Exit(1, format!("{want} has no allocation")))?;
-        let t = fairdrop_zk::aleo::AleoTree::build(&entries).map_err(|e| Exit(2, e.to_string()))?;
-        let p = t.proof(i).map_err(|e| Exit(2, e.to_string()))?;
+        let (p, root, program) = match (&a.dist, &a.allocations) {
+            (Some(dist), _) => {
+                let meta = super::aleo::TreeMeta::read(dist)?;
+                let p = super::aleo::find_proof(dist, &want)?
+                    .ok_or_else(|| Exit(1, format!("{want} has no allocation")))?;
+                let program = super::aleo::program_id(dist, &meta);
+                (p, meta.root, program)
+            }
+            (None, Some(alloc)) => {
+                let id = campaign_id(&a.campaign_id)?;
+                let entries = aleo_allocations(alloc)?;
+                let i = entries
+                    .iter()
+                    .position(|(x, _)| *x == want)
+                    .ok_or_else(|| Exit(1, format!("{want} has no allocation")))?;
+                let t = fairdrop_zk::aleo::AleoTree::build(
+                    fairdrop_zk::aleo::campaign_tag(id),
+                    &entries,
+                )
+                .map_err(|e| Exit(2, e.to_string()))?;
+                let p = t.proof(i).map_err(|e| Exit(2, e.to_string()))?;
+                let program = format!("{}.aleo", fairdrop_zk::program::program_name(id));
+                (p, t.root(), program)
+            }
+            (None, None) => {
+                return Err(Exit(2, "give --dist or --allocations".into()).into());
+            }
+        };
+        if a.format == "aleo" {
+            let call = fairdrop_zk::program::ClaimCall::new(&program, &a.function, &p)
+                .map_err(|e| Exit(2, e.to_string()))?;
+            println!("{}", serde_json::to_string_pretty(&call)?);
+            return Ok(());
+        }
         let mut v = serde_json::to_value(&p)?;
         v["profile"] = "aleo".into();
-        v["root"] = t.root_hex().into();
+        v["root"] = fairdrop_zk::fe_to_hex(&root).into();
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
+    if a.format == "aleo" {
+        return Err(Exit(2, "--format aleo is for the aleo profile".into()).into());
+    }
     let p = profile(&a.profile)?;
-    let rows = read_allocations(&a.allocations, p).map_err(|e| Exit(2, e.to_string()))?;
+    let alloc = match (&a.allocations, &a.dist) {
+        (Some(f), _) => f.clone(),
+        (None, Some(d)) => d.join("allocations.csv"),
+        (None, None) => return Err(Exit(2, "give --allocations or --dist".into()).into()),
+    };
+    let rows = read_allocations(&alloc, p).map_err(|e| Exit(2, e.to_string()))?;
     let tree = fairdrop_merkle::profile::build(p, &rows).map_err(|e| Exit(2, e.to_string()))?;
     let rec = tree
         .proof_record(&a.address)
@@ -170,7 +239,9 @@ pub fn verify(a: VerifyArgs) -> Result<()> {
         }
         let p: fairdrop_zk::aleo::AleoProof = serde_json::from_value(body)
             .map_err(|e| Exit(2, format!("{}: not an aleo proof: {e}", a.proof.display())))?;
-        return match fairdrop_zk::aleo::verify_aleo_proof(&root, &p) {
+        // The path's length is the depth: the root pins the tree, so a path of another length
+        // cannot reach it (the claim program fixes the depth in its type).
+        return match fairdrop_zk::aleo::verify_aleo_proof(&root, p.path.depth(), p.campaign, &p) {
             Ok(()) => {
                 println!(
                     "ok: {} is owed {} under root {} (aleo)",

@@ -1,3 +1,4 @@
+pub mod aleo;
 pub mod demo;
 pub mod explain;
 pub mod features;
