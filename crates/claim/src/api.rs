@@ -282,6 +282,9 @@ struct ProofOut<'a> {
     index: u64,
     amount: String,
     proof: &'a [String],
+    /// The claim program's call (aleo): `{"program", "function", "inputs"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<serde_json::Value>,
 }
 
 #[derive(serde::Serialize)]
@@ -313,6 +316,12 @@ async fn eligibility(
                     index: e.index,
                     amount: e.amount.to_string(),
                     proof: &e.proof,
+                    call: app
+                        .dist
+                        .checkers
+                        .iter()
+                        .find(|c| c.profile() == p.as_str())
+                        .and_then(|c| c.chain_call(&addr)),
                 },
             )
         })

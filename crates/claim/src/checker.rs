@@ -80,6 +80,11 @@ pub trait ProofChecker: Send + Sync + 'static {
     fn canonical(&self, address: &str) -> Result<String, String>;
     /// The entitlement of a canonical address, if any.
     fn lookup(&self, canonical: &str) -> Option<Entitlement>;
+    /// The on-chain call that claims this entitlement, where the profile has a claim program
+    /// (`aleo`: `{"program", "function", "inputs"}`, as `fairdrop proof --format aleo` prints).
+    fn chain_call(&self, _canonical: &str) -> Option<serde_json::Value> {
+        None
+    }
     /// Check a submitted claim: the proof must lead from the leaf of (address, amount, index)
     /// to the root. Returns the entitlement on success.
     fn verify(
@@ -218,11 +223,17 @@ pub struct AleoChecker {
     root_hex: String,
     tree: fairdrop_zk::aleo::AleoTree,
     index: std::collections::HashMap<String, usize>,
+    program: String,
 }
 
 impl AleoChecker {
     /// Load the proofs, rebuild the tree and check its root against `root_hex` (the manifest's).
-    pub fn load(path: &std::path::Path, root_hex: &str) -> Result<AleoChecker, String> {
+    /// `program` is the claim program's id (`name.aleo`) for [`ProofChecker::chain_call`].
+    pub fn load(
+        path: &std::path::Path,
+        root_hex: &str,
+        program: &str,
+    ) -> Result<AleoChecker, String> {
         let root =
             fairdrop_zk::fe_from_hex(root_hex).map_err(|e| format!("aleo root {root_hex}: {e}"))?;
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -269,6 +280,7 @@ impl AleoChecker {
             root_hex: fairdrop_zk::fe_to_hex(&root),
             tree,
             index,
+            program: program.to_string(),
         })
     }
 
@@ -294,6 +306,11 @@ impl ProofChecker for AleoChecker {
             Ok(_) => Err("the aleo profile takes Aleo addresses (aleo1…)".into()),
             Err(e) => Err(format!("{e} ({})", e.rule())),
         }
+    }
+    fn chain_call(&self, canonical: &str) -> Option<serde_json::Value> {
+        let p = self.proof_of(canonical)?;
+        let call = fairdrop_zk::program::ClaimCall::new(&self.program, "claim", &p).ok()?;
+        serde_json::to_value(call).ok()
     }
     fn lookup(&self, canonical: &str) -> Option<Entitlement> {
         let p = self.proof_of(canonical)?;

@@ -667,7 +667,8 @@ impl Dist {
             }
             if profile == "aleo" {
                 let apath = dir.join("proofs-aleo.jsonl");
-                let c = crate::checker::AleoChecker::load(&apath, root)
+                let program = aleo_program_id(dir, &campaign.id);
+                let c = crate::checker::AleoChecker::load(&apath, root, &program)
                     .map_err(|m| ClaimError::dist(&apath, m))?;
                 checkers.push(Arc::new(c));
                 continue;
@@ -772,4 +773,18 @@ pub fn vested(amount: u128, start: i64, cliff_days: u32, vesting_days: u32, now:
     }
     // amount * e / d without overflow
     (amount / d) * e + (amount % d) * e / d
+}
+
+/// The id of the campaign's Aleo claim program: the name in `aleo/program/program.json` when
+/// the run generated the program, else the default name (`fairdrop aleo program`'s).
+fn aleo_program_id(dir: &Path, campaign_id: &str) -> String {
+    std::fs::read_to_string(dir.join("aleo").join("program").join("program.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["program"].as_str().map(str::to_string))
+        .filter(|p| {
+            p.strip_suffix(".aleo")
+                .is_some_and(fairdrop_zk::program::valid_program_name)
+        })
+        .unwrap_or_else(|| format!("{}.aleo", fairdrop_zk::program::program_name(campaign_id)))
 }

@@ -285,6 +285,16 @@ fn demo_then_serve_and_claim_with_the_aleo_profile() {
         assert_eq!(st, 200, "{body}");
         let e: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(e["eligible"], true);
+        // The on-chain claim's call, as `fairdrop proof --format aleo` prints it.
+        let cli_call = bin()
+            .args(["proof", "--profile", "aleo", "--format", "aleo", "--dist"])
+            .arg(out.join("run"))
+            .arg(&addr)
+            .output()
+            .unwrap();
+        let want: serde_json::Value = serde_json::from_slice(&cli_call.stdout).unwrap();
+        assert_eq!(e["proofs"]["aleo"]["call"], want, "{body}");
+        assert_eq!(want["function"], "claim");
         let claim = serde_json::json!({"address": addr, "amount": e["amount"], "profile": "aleo", "proof": e["proofs"]["aleo"]["proof"]});
         let (st, first) = http(port, "POST", "/v1/claims", &claim.to_string());
         assert_eq!(st, 201, "{first}");
@@ -568,7 +578,59 @@ fn verify_manifest_reproduces_and_names_a_changed_input() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("reproduced"));
+    let said = String::from_utf8_lossy(&ok.stdout);
+    assert!(said.contains("reproduced"), "{said}");
+    // The seed campaign has [aleo]: the run wrote the claim program and the manifest binds it.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run/manifest.json")).unwrap()).unwrap();
+    let program = format!(
+        "{}.aleo",
+        fairdrop_zk::program::program_name("aleo-airdrop-2024")
+    );
+    let main = out.join("run/aleo/program/build/main.aleo");
+    let bound = manifest["inputs"][format!("aleo:{program}")]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        bound,
+        fairdrop_merkle::manifest::sha256_file(&main).unwrap()
+    );
+    assert!(
+        said.contains(&format!("aleo ok: {} is {program}", main.display())),
+        "{said}"
+    );
+    // The participant's call names that program.
+    let holder = std::fs::read_to_string(out.join("run/proofs-aleo.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(holder.lines().next().unwrap()).unwrap();
+    let call = bin()
+        .args(["proof", "--profile", "aleo", "--format", "aleo", "--dist"])
+        .arg(out.join("run"))
+        .arg(first["address"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        call.status.success(),
+        "{}",
+        String::from_utf8_lossy(&call.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&call.stdout).unwrap();
+    assert_eq!(v["program"], program.as_str());
+    // A program edited after signing is named.
+    let text = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        text.replace("assert.eq self.caller", "assert.neq self.caller"),
+    )
+    .unwrap();
+    let edited = check();
+    assert_eq!(edited.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&edited.stderr).contains("the manifest binds"),
+        "{}",
+        String::from_utf8_lossy(&edited.stderr)
+    );
+    std::fs::write(&main, text).unwrap();
     // Change the inputs: the team list gains a comment line (same addresses, different bytes).
     let team = out.join("world/lists/team.txt");
     let mut t = std::fs::read_to_string(&team).unwrap();

@@ -74,6 +74,8 @@ pub enum AddressError {
     AleoXAboveModulus,
     #[error("Aleo address x-coordinate is not on Edwards-BLS12-377 (no point has this x)")]
     AleoOffCurve,
+    #[error("Aleo address x-coordinate is on Edwards-BLS12-377 but neither of its points is in the prime-order subgroup (snarkVM refuses it)")]
+    AleoNotInSubgroup,
 }
 
 impl AddressError {
@@ -95,6 +97,7 @@ impl AddressError {
             AddressError::AleoPadding => "address.aleo.padding",
             AddressError::AleoXAboveModulus => "address.aleo.x_above_modulus",
             AddressError::AleoOffCurve => "address.aleo.off_curve",
+            AddressError::AleoNotInSubgroup => "address.aleo.not_in_subgroup",
         }
     }
 }
@@ -358,6 +361,17 @@ pub fn check_aleo_x(x_le: &[u8; 32]) -> Result<(), AddressError> {
     // address, 1.7M of them in the 1M-wallet world.
     if jacobi((num * den).into_bigint().0, Fq::MODULUS.0) < 0 {
         return Err(AddressError::AleoOffCurve);
+    }
+    // snarkVM takes, of the two points (x, ±y), the one in the prime-order subgroup, and
+    // refuses the address if there is none. The curve's group is Z/4 × Z/r (a = -1 is a
+    // square, so (√-1, 0) of order 4 is rational), (x, -y) = -((x, y) + (0, -1)), so one of
+    // the two is in the subgroup iff (x, y) ∈ 2E, and E/2E ≅ Z/2 is detected by a quadratic
+    // character: through the Montgomery map u = (1+y)/(1-y), u is a square iff
+    // 1 - y² = -x²(1 + d y²) is, and 1 + d y² = (1 + d) / (1 - d x²). Hence: valid iff
+    // 1 - d x² is a square (half of the on-curve x). tests/aleo_subgroup.rs checks this against
+    // arkworks' scalar multiplication by the group order.
+    if jacobi(den.into_bigint().0, Fq::MODULUS.0) < 0 {
+        return Err(AddressError::AleoNotInSubgroup);
     }
     Ok(())
 }

@@ -10,6 +10,8 @@
 //! | `progress.jsonl` | per wallet: steps, gates, points per rule, total, tier |
 //! | `campaign.json` | what the claim service shows: steps, gates, points rules, tiers, window |
 //! | `manifest.json` | campaign, pool, counts, roots, sha256 of every input and of the campaign file; ed25519-signed when `signing.key` is set |
+//! | `aleo/tree.json`, `proofs-aleo.jsonl` | the `aleo` profile: tree facts (campaign id and tag, root, depth, leaves) and one proof per claim, in leaf order |
+//! | `aleo/program/` | with `[aleo]`: the claim program (`program.json`, `src/main.leo`, `build/main.aleo`); the manifest records `inputs["aleo:<name>.aleo"]` = sha256 of `build/main.aleo` |
 //! | `zk/claim.vk`, `zk/tree.json`, `zk/root.txt` | with `[zk]`: copies of the verifying key and private tree, and the tree's root; the manifest records `inputs["zk:claim.pk"]`, `inputs["zk:claim.vk"]`, `inputs["zk:tree.json"]` (sha256) and `roots["private"]` (the root) |
 
 use std::collections::BTreeMap;
@@ -37,7 +39,7 @@ pub fn trees(
     let mut roots = BTreeMap::new();
     for name in &c.outputs.profiles {
         if name == "aleo" {
-            roots.insert(name.clone(), aleo_tree(&c.id, allocs, dir)?);
+            roots.insert(name.clone(), aleo_tree(c, allocs, dir)?);
             continue;
         }
         let profile: Profile = name.parse().map_err(merr)?;
@@ -71,7 +73,7 @@ pub fn trees(
 /// `proofs-aleo.jsonl` (one `AleoProof` per claim, in leaf order = address order). Returns
 /// the root.
 fn aleo_tree(
-    campaign_id: &str,
+    c: &Campaign,
     allocs: &[fairdrop_allocate::Allocation],
     dir: &Path,
 ) -> Result<String, RunError> {
@@ -88,7 +90,44 @@ fn aleo_tree(
         })?;
         entries.push((addr, amount));
     }
-    write_aleo(campaign_id, &entries, dir)
+    let tree = write_aleo_tree(&c.id, &entries, dir)?;
+    if let Some(a) = &c.aleo {
+        aleo_program(c, a, &tree, dir)?;
+    }
+    Ok(tree.root_hex())
+}
+
+/// The manifest's key for the claim program: `aleo:<name>.aleo`, whose value is the sha256 of
+/// `aleo/program/build/main.aleo`.
+pub fn aleo_program_key(c: &Campaign, a: &fairdrop_policy::campaign::AleoProgram) -> String {
+    format!("aleo:{}.aleo", aleo_program_name(c, a))
+}
+
+fn aleo_program_name(c: &Campaign, a: &fairdrop_policy::campaign::AleoProgram) -> String {
+    a.program
+        .clone()
+        .unwrap_or_else(|| fairdrop_zk::program::program_name(&c.id))
+}
+
+/// `[aleo]`: the claim program of the tree (`fairdrop_zk::program`) into `dir/aleo/program/`.
+fn aleo_program(
+    c: &Campaign,
+    a: &fairdrop_policy::campaign::AleoProgram,
+    tree: &fairdrop_zk::aleo::AleoTree,
+    dir: &Path,
+) -> Result<(), RunError> {
+    let at = |e: fairdrop_zk::ZkError| {
+        RunError::Commit(format!("{}:{}: aleo: {e}", c.path.display(), a.line))
+    };
+    let p = fairdrop_zk::program::ClaimProgram::for_tree(
+        &aleo_program_name(c, a),
+        &c.id,
+        tree,
+        a.admin,
+    )
+    .map_err(at)?;
+    p.write(&dir.join("aleo").join("program")).map_err(at)?;
+    Ok(())
 }
 
 /// Build the `aleo` tree of `(address, microcredits)` pairs (in address order) and write
@@ -99,6 +138,15 @@ pub fn write_aleo(
     entries: &[(fairdrop_core::Address, u64)],
     dir: &Path,
 ) -> Result<String, RunError> {
+    Ok(write_aleo_tree(campaign_id, entries, dir)?.root_hex())
+}
+
+/// [`write_aleo`], returning the tree.
+pub fn write_aleo_tree(
+    campaign_id: &str,
+    entries: &[(fairdrop_core::Address, u64)],
+    dir: &Path,
+) -> Result<fairdrop_zk::aleo::AleoTree, RunError> {
     let zerr = |e: fairdrop_zk::ZkError| RunError::Commit(format!("aleo profile: {e}"));
     let campaign = fairdrop_zk::aleo::campaign_tag(campaign_id);
     let tree = fairdrop_zk::aleo::AleoTree::build(campaign, entries).map_err(zerr)?;
@@ -146,7 +194,7 @@ pub fn write_aleo(
         &serde_json::to_vec_pretty(&meta).expect("json"),
     )
     .map_err(io(&adir))?;
-    Ok(root)
+    Ok(tree)
 }
 
 /// `progress.jsonl`: one line per scored wallet, sorted by address.
@@ -352,6 +400,14 @@ pub fn manifest(
             inputs.insert(fairdrop_zk::MANIFEST_REGISTRATIONS.into(), h);
         }
         roots.insert(fairdrop_zk::MANIFEST_ROOT.into(), pc.root);
+    }
+    if let Some(a) = &c.aleo {
+        let main = dir
+            .join("aleo")
+            .join("program")
+            .join("build")
+            .join("main.aleo");
+        inputs.insert(aleo_program_key(c, a), sha256_file(&main).map_err(merr)?);
     }
     let counts: BTreeMap<String, u64> = [
         ("claims", s.allocated_wallets),

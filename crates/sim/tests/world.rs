@@ -475,7 +475,7 @@ fn output_is_pinned() {
     ];
     assert_eq!(
         got,
-        [0x5fcdc7f1679fa75b, 0x3ccffbc8b6955a51, 0x6b5f7da070fb26a3],
+        [0xde5d850aeeee4935, 0x4ea1ebd9ebe2cf4f, 0xf7ad4bec2fa0394d],
         "pinned hashes (events, truth, hubs) changed: {got:#018x?}"
     );
 }

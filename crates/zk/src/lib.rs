@@ -3,8 +3,10 @@
 //! What this crate is for: everything fairdrop does with zero knowledge on Aleo's curves.
 //! - **Poseidon** over the BLS12-377 scalar field `Fr` (native and as an R1CS gadget):
 //!   [`poseidon`].
-//! - The **`aleo` Merkle profile** (public claims): Aleo address + u64 microcredits leaves:
-//!   [`AleoTree`], [`verify_aleo_proof`].
+//! - The **`aleo` Merkle profile** (public claims), hashed exactly as snarkVM's `hash.psd2`
+//!   ([`psd2`]), so an Aleo program recomputes it: [`AleoTree`], [`verify_aleo_proof`]; and
+//!   the campaign's **claim program** (Leo source and the Aleo instructions it compiles to):
+//!   [`program::ClaimProgram`].
 //! - **Private claims**: secrets, commitments, nullifiers, denominations (anonymity buckets), the
 //!   private tree, and a Groth16 circuit on BLS12-377 that proves "one of the notes is mine"
 //!   without saying which: [`setup`], [`prove`], [`verify`], [`NullifierSet`].
@@ -41,15 +43,37 @@
 //! (also the base field of Edwards-BLS12-377, so an Aleo address x-coordinate is an `Fr`).
 //! Field elements are written as `0x` + 64 hex digits, big-endian, canonical (< r).
 //!
-//! **Poseidon.** Width 3 (rate 2, capacity 1), S-box x^17, 8 full rounds (4 before, 4 after)
-//! and 31 partial rounds; round constants and MDS from arkworks 0.6
+//! **Poseidon permutation.** Width 3 (rate 2, capacity 1), S-box x^17, 8 full rounds (4
+//! before, 4 after) and 31 partial rounds; round constants and MDS from arkworks 0.6
 //! `find_poseidon_ark_and_mds::<Fr>(prime_bits = 253, rate = 2, full_rounds = 8,
-//! partial_rounds = 31, skip_matrices = 0)` (Grain LFSR, as in the Poseidon reference scripts).
-//! Each round: add round constants to all three lanes, S-box (all lanes in full rounds, lane 0
-//! in partial rounds), multiply by the MDS matrix. This is arkworks' `PoseidonSponge`.
-//! Trees hash many pairs at once ([`poseidon::many`]: AVX-512 IFMA where the CPU has it, 16
-//! permutations side by side); the values are the same field elements, tested against the
-//! scalar permutation.
+//! partial_rounds = 31, skip_matrices = 0)` (Grain LFSR). These are snarkVM's `Poseidon2`
+//! parameters: the project has this one permutation ([`poseidon`]), used in two sponge modes —
+//! snarkVM's (the `aleo` profile, below) and fairdrop's tagged mode (private claims). Each
+//! round: add round constants to all three lanes, S-box (all lanes in full rounds, lane 0
+//! in partial rounds), multiply by the MDS matrix. Trees hash many pairs at once
+//! ([`poseidon::many`]: AVX-512 IFMA where the CPU has it); the values are the same field
+//! elements, tested against the scalar permutation.
+//!
+//! **snarkVM's mode (`aleo` profile, [`psd2`]).** `hash_many(D, xs)`: state `[0, 0, 0]`
+//! (capacity, rate0, rate1), absorb `[D, len(xs), xs…]` two at a time into the rate lanes,
+//! permuting after each full block (and once more for a partial last block), squeeze lane 1;
+//! `D` = `"AleoPoseidon2"` read as a little-endian integer. `hash.psd2 v` =
+//! `hash_many(D, to_fields(v))`, where `to_fields` packs snarkVM's type-tagged little-endian
+//! bits of `v` plus one terminus bit into 252-bit chunks (struct members are tagged with their
+//! names). Checked against snarkVM itself: the vectors of `../shared/spec/aleo.md` (unit
+//! tests) and the generated program run by snarkVM (`tests/snarkvm.rs`).
+//!
+//! | `aleo` value | definition |
+//! |---|---|
+//! | campaign tag | low 128 bits of the campaign id below, as `u128` ([`aleo::campaign_tag`]) |
+//! | leaf `i` | `hash.psd2` of `struct Leaf { campaign: u128, index: u32, recipient: address, amount: u64 }` (members in this order, these names) |
+//! | node | `hash.psd2` of `[left, right]` as `[field; 2]` |
+//! | empty position | `0field` (and empty subtrees hash up from it) |
+//! | depth | `max(1, ceil(log2(leaves)))`, at most 32 ([`aleo::depth_for`]) |
+//! | order | allocations sorted by address string; leaf `i` at position `i` |
+//!
+//! `index` and `campaign` are in the leaf so the claim program can key its `claimed` mapping by
+//! position and a leaf of one campaign cannot be replayed in another's program.
 //!
 //! `Poseidon(t; a, b)` = lane 1 of the permutation applied to `[t, a, b]` (the arkworks sponge
 //! with its capacity lane set to the tag `t`, absorbing `a, b` and squeezing one element).
@@ -71,10 +95,10 @@
 //! | nullifier | `Poseidon(tag("fairdrop.zk.nullifier.v1"); secret, campaign_id)` |
 //! | recipient | `Poseidon(tag("fairdrop.recipient.v1"); kind, value)`: Aleo kind 0, value x; EVM kind 1, value = 20 bytes big-endian |
 //!
-//! **Trees.** Depth 24 for both the `aleo` profile and the private tree; leaf `i` at position
-//! `i`, all later positions hold the empty leaf; bit `k` of the index (LSB first) says whether
-//! the level-`k` node is a right child. Proofs list 24 siblings from the leaf level up.
-//! The private tree sorts notes by (denomination, C as an integer).
+//! **Private tree.** Depth 24; leaf `i` at position `i`, later positions hold the empty leaf
+//! (`aleo` trees use their own depth and `0field`); bit `k` of the index (LSB first) says
+//! whether the level-`k` node is a right child. Proofs list the siblings from the leaf level
+//! up. The private tree sorts notes by (denomination, C as an integer).
 //!
 //! **Circuit** (Groth16, BLS12-377, arkworks 0.6): public `[root, nullifier, recipient,
 //! denomination, campaign_id]`; private secret and path. See [`circuit`].
@@ -88,13 +112,11 @@
 //! | `hash2(1, 2)` | `0x05b650fff8ae43315fe62fdd4f9e304fca94efd420b1f0aa0b025850fa9a30a6` |
 //! | `hash([1, 2, 3])` | `0x0f7aef22d85a05b75a0b9e7aca9fd61a21a9b9abb0d8201a2546a8b6bf6ec5d1` |
 //! | empty leaf | `0x10eafffd651a551e3e86af73fcb71c46a3fe255a814969181592dc104d075a8d` |
-//! | `aleo` leaf of `aleo1wvgwnqvy…mfyhwf`, 1,000,000 | `0x11ef45fdcd4cd6f74327d7aa1656eb6e7d9e6fddb5a10abdd4b5f7d723355de5` |
-//! | `aleo` root of that leaf then `aleo14tlam…fg4add`, 2,500,000 | `0x11f86bcbd783ce8a8d2c553df5686bf4def123f333b2aa1b8a0a7bd689839877` |
-//! | `aleo` root of no leaves | `0x105748a31db37e1de431107bd090891d83e774caece4dcf08220ab4c765db543` |
+//! | `aleo` leaf of campaign `aleo-airdrop-2024`, index 0, `aleo1wvgwnqvy…mfyhwf`, 1,000,000 | `0x0578e02456b03b118a348f7d65e2bd134f130acb3c303e2a47bf23879dc4c573` |
+//! | `aleo` root of that leaf then index 1 `aleo14tlam…fg4add`, 2,500,000 (depth 1) | `0x02dd4a328c94378a4171aa2d53866c2b4441419de3d1ed4edf7f8c448ed4f1fe` |
+//! | `aleo` root of no leaves (depth 1: `hash.psd2 [0field, 0field]`) | `0x0ef58c81626d46915d3b69e141f3eae94487db0868ebb16042c11540ec51e379` |
 //! | campaign id of `aleo-airdrop-2024` | `0x0048c68d0379dd78aadaf5d9bdbc45be71f1ecad0f3bde043714dd87990e3290` |
 //!
-//! Not byte-compatible with snarkVM's `hash.psd2` (which prepends a domain and a length and
-//! uses its own parameter derivation); the shape (alpha 17, 8 + 31 rounds, rate 2) is the same.
 
 pub mod aleo;
 pub mod circuit;

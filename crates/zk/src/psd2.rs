@@ -50,7 +50,7 @@ pub fn hash_many(domain: Fr, input: &[Fr]) -> Fr {
 /// `[domain, k]`, is the same for all of them: its permutation is done once.
 pub fn hash_many_batch(domain: Fr, k: usize, flat: &[Fr]) -> Vec<Fr> {
     let mut init = [Fr::zero(), domain, Fr::from(k as u64)];
-    let n = if k == 0 { 0 } else { flat.len() / k };
+    let n = flat.len().checked_div(k).unwrap_or(0);
     if k == 0 {
         permute(&mut init);
         return Vec::new();

@@ -337,6 +337,40 @@ pub fn verify_manifest(a: VerifyManifestArgs) -> Result<()> {
         Ok(None) => {}
         Err(e) => return Err(Exit(1, format!("zk: {e}")).into()),
     }
+    // The Aleo claim program beside the manifest must be the one it binds.
+    for (k, want) in &m.inputs {
+        let Some(id) = k.strip_prefix("aleo:") else {
+            continue;
+        };
+        let main = dir
+            .join("aleo")
+            .join("program")
+            .join("build")
+            .join("main.aleo");
+        if !main.exists() {
+            println!(
+                "aleo: the manifest binds {id} (build/main.aleo sha256 {want}); no {} to compare",
+                main.display()
+            );
+            continue;
+        }
+        let got =
+            fairdrop_merkle::manifest::sha256_file(&main).map_err(|e| Exit(2, e.to_string()))?;
+        if &got != want {
+            return Err(Exit(
+                1,
+                format!(
+                    "aleo: {} has sha256 {got}, the manifest binds {id} to {want}",
+                    main.display()
+                ),
+            )
+            .into());
+        }
+        println!(
+            "aleo ok: {} is {id}, sha256 {got} as the manifest binds",
+            main.display()
+        );
+    }
     if let Some(cp) = &a.campaign {
         let c = super::run::load(cp)?;
         let tmp = tempdir_near(&a.manifest)?;

@@ -253,7 +253,13 @@ class FunctionRunner {
   }
 
   keyInfo() {
-    return this.mode === 'execute' ? { keys: this.keySource ?? 'none' } : {};
+    if (this.mode !== 'execute') return {};
+    const info = { keys: this.keySource ?? 'none' };
+    // The circuit's size, as its verifying key records it (for docs/benchmarks.md).
+    if (this.verifyingKey && typeof this.verifyingKey.numConstraints === 'function') {
+      info.constraints = this.verifyingKey.numConstraints();
+    }
+    return info;
   }
 
   // Proof-less execution through the circuit. The SDK's `ProgramManager.executeFunctionOffline`
@@ -431,7 +437,7 @@ async function handle(req) {
       if (prog.error) return { ok: false, error: prog.error, program };
       const r = await new FunctionRunner({ ...req, program, function: 'h' }, mode).run([value]);
       if (!r.ok) return { ok: false, error: r.error, program };
-      return { ok: true, field: stripField(r.outputs[0]), type, ms: r.ms };
+      return { ok: true, field: stripField(r.outputs[0]), type, ms: r.ms, ...(r.constraints !== undefined ? { constraints: r.constraints } : {}) };
     }
     case 'hash_many': {
       // Poseidon2 sponge over raw field elements (no type tags): hash_many(domain, fields).
