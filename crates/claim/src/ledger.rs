@@ -830,7 +830,8 @@ pub fn read_ledger(db: &Path) -> Result<Value> {
 /// The chain a payout batch is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chain {
-    /// `credits.aleo transfer_public <address> <amount>u64` lines (amounts in microcredits).
+    /// A shell script of `leo execute credits.aleo::transfer_public <address> <amount>u64`
+    /// calls (amounts in microcredits), see [`ALEO_BATCH_HEADER`].
     Aleo,
     /// CSV `address,amount` for EVM batch-transfer tooling.
     Evm,
@@ -862,7 +863,7 @@ impl Chain {
     }
     fn ext(&self) -> &'static str {
         match self {
-            Chain::Aleo => "txt",
+            Chain::Aleo => "sh",
             _ => "csv",
         }
     }
@@ -893,11 +894,36 @@ fn payout_rows(c: &Connection, batch: Option<i64>) -> rusqlite::Result<Vec<Payou
     rows.collect()
 }
 
+/// The start of an Aleo batch: a POSIX shell script that Leo executes. Each row is one
+/// `leo execute credits.aleo::transfer_public` from the signer's public balance, its
+/// arguments passed through (`--network`, `--endpoint`; the key from Leo's own environment:
+/// fairdrop never sees it). A transfer Leo reports done is recorded in `<script>.done` by
+/// payout id, and a re-run skips it, so running the batch again after a failure pays the
+/// rest, not the paid ones twice. (A claim through the campaign's claim program cannot be
+/// paid twice at all: its `claimed` mapping refuses it on chain, docs/aleo.md.)
+pub const ALEO_BATCH_HEADER: &str = r#"#!/bin/sh
+# fairdrop payout batch: credits.aleo::transfer_public from the signer's public balance.
+# Run with Leo 4:  sh THIS_FILE --network mainnet --endpoint https://api.explorer.provable.com/v1
+# The signer's key comes from Leo's environment (PRIVATE_KEY in .env, or --private-key).
+# Paid payout ids are appended to THIS_FILE.done; a re-run skips them.
+set -eu
+done_file="$0.done"
+touch "$done_file"
+pay() {
+  id=$1; to=$2; amount=$3; shift 3
+  if grep -qx "$id" "$done_file"; then echo "payout $id: already paid, skipped"; return 0; fi
+  leo execute credits.aleo::transfer_public "$to" "$amount" --broadcast --yes "$@"
+  echo "$id" >> "$done_file"
+}
+"#;
+
 /// The batch file for `rows`; an error names the first row the chain cannot pay.
 fn render(rows: &[PayoutRow], chain: Chain) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     if chain != Chain::Aleo {
         out.extend_from_slice(b"address,amount\n");
+    } else {
+        out.extend_from_slice(ALEO_BATCH_HEADER.as_bytes());
     }
     for (id, address, amount) in rows {
         match chain {
@@ -910,9 +936,7 @@ fn render(rows: &[PayoutRow], chain: Chain) -> Result<Vec<u8>, String> {
                 let a: u64 = amount.parse().map_err(|_| {
                     format!("payout {id}: amount {amount} does not fit u64 microcredits")
                 })?;
-                out.extend_from_slice(
-                    format!("credits.aleo transfer_public {address} {a}u64\n").as_bytes(),
-                );
+                out.extend_from_slice(format!("pay {id} {address} {a}u64 \"$@\"\n").as_bytes());
             }
             _ => out.extend_from_slice(format!("{address},{amount}\n").as_bytes()),
         }
@@ -921,7 +945,8 @@ fn render(rows: &[PayoutRow], chain: Chain) -> Result<Vec<u8>, String> {
 }
 
 /// Export every payout row not yet exported into one batch file in `out_dir`
-/// (`payouts-<batch>.txt` for Aleo: `credits.aleo transfer_public <address> <amount>u64` lines;
+/// (`payouts-<batch>.sh` for Aleo: a script of `leo execute credits.aleo::transfer_public`
+/// calls, [`ALEO_BATCH_HEADER`];
 /// `payouts-<batch>.csv` otherwise), and mark the rows as exported, so each row is exported
 /// exactly once.
 ///

@@ -651,10 +651,48 @@ async fn payout_export_writes_each_row_once_and_clawback_totals_unclaimed() {
     );
     let s = fairdrop_claim::export_payouts(&e.db, &out, Chain::Aleo).unwrap();
     assert_eq!((s.batch, s.rows, s.total.as_str()), (1, 1, "5000000"));
-    let text = std::fs::read_to_string(s.path.unwrap()).unwrap();
+    let script = s.path.unwrap();
+    let text = std::fs::read_to_string(&script).unwrap();
     assert_eq!(
         text,
-        format!("credits.aleo transfer_public {ALEO} 5000000u64\n")
+        format!(
+            "{}pay 1 {ALEO} 5000000u64 \"$@\"\n",
+            fairdrop_claim::ledger::ALEO_BATCH_HEADER
+        )
+    );
+    // The script runs Leo with the row and the caller's arguments, and a re-run pays nothing
+    // twice (a `leo` that records its arguments stands in for the real one here; the real
+    // Leo runs a batch in scripts/aleo-leo).
+    let bin = e.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = e.dir.path().join("leo.log");
+    std::fs::write(
+        bin.join("leo"),
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("leo"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for _ in 0..2 {
+        let r = std::process::Command::new("sh")
+            .arg(&script)
+            .args(["--network", "testnet"])
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("execute credits.aleo::transfer_public {ALEO} 5000000u64 --broadcast --yes --network testnet\n")
     );
     // Nothing new: nothing exported.
     let s = fairdrop_claim::export_payouts(&e.db, &out, Chain::Aleo).unwrap();

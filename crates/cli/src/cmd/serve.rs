@@ -45,7 +45,9 @@ pub fn run(a: Args) -> Result<()> {
 #[derive(clap::Args)]
 #[command(
     after_help = "Example:\n  fairdrop payouts export --db dist/claims.db --out payouts/ --chain aleo\n\n\
-For Aleo: `credits.aleo transfer_public <address> <amount>u64` lines; for EVM and Solana: CSV."
+For Aleo: payouts-<batch>.sh, a script Leo executes (`sh payouts-000001.sh --network mainnet --endpoint URL`: \
+one `leo execute credits.aleo::transfer_public` per row, paid rows recorded in payouts-<batch>.sh.done and \
+skipped on a re-run); for EVM and Solana: CSV."
 )]
 pub struct PayoutArgs {
     #[command(subcommand)]
