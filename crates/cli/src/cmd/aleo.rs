@@ -326,7 +326,9 @@ go to its recipient, and `claimed` makes a second submission fail.\n",
     );
     println!(
         "5. After height {e}: take back what is left (the program's balance, \
-{endpoint}/{network}/program/credits.aleo/mapping/account/<program address>):\n   \
+{endpoint}/{network}/program/credits.aleo/mapping/account/<program address>; the program address is the \
+destination of the transfer_public_as_signer in step 2's transaction). To call the campaign off before \
+step 3, open 0u32 0u32 and reclaim:\n   \
 leo execute reclaim AMOUNTu64 {common}"
     );
     Ok(())
