@@ -295,6 +295,19 @@ fn demo_then_serve_and_claim_with_the_aleo_profile() {
         let want: serde_json::Value = serde_json::from_slice(&cli_call.stdout).unwrap();
         assert_eq!(e["proofs"]["aleo"]["call"], want, "{body}");
         assert_eq!(want["function"], "claim");
+        // The participant page shows that call as a Leo command (headless Chromium).
+        let dom = dump_dom(&format!("http://127.0.0.1:{port}/?address={addr}"));
+        let leo = format!(
+            "leo execute {}::claim '{}' '{}' --network mainnet --broadcast",
+            want["program"].as_str().unwrap(),
+            want["inputs"][0].as_str().unwrap(),
+            want["inputs"][1].as_str().unwrap()
+        );
+        assert!(dom.contains(&leo), "no Leo command on the page:\n{dom}");
+        assert!(
+            !dom.contains(r#"<div id="onchain" class="hidden">"#),
+            "{dom}"
+        );
         let claim = serde_json::json!({"address": addr, "amount": e["amount"], "profile": "aleo", "proof": e["proofs"]["aleo"]["proof"]});
         let (st, first) = http(port, "POST", "/v1/claims", &claim.to_string());
         assert_eq!(st, 201, "{first}");
@@ -758,4 +771,32 @@ fn sybil_train_then_apply_a_model() {
         "{err}"
     );
     assert!(!d.path().join("c2.csv").exists() && !d.path().join("c3.csv").exists());
+}
+
+/// The page's DOM after its scripts ran, from headless Chromium (scripts/test installs it).
+fn dump_dom(url: &str) -> String {
+    let chromium = "/usr/bin/chromium";
+    assert!(
+        std::path::Path::new(chromium).exists(),
+        "{chromium} is missing: install Debian's chromium; scripts/test does (apt-get install -y chromium)"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--virtual-time-budget=5000", "--dump-dom", url])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("run chromium");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
