@@ -285,6 +285,10 @@ struct ProofOut<'a> {
     /// The claim program's call (aleo): `{"program", "function", "inputs"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     call: Option<serde_json::Value>,
+    /// The fee (microcredits) a wallet's request for `call` offers
+    /// (`fairdrop_zk::program::wallet_fee`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wallet_fee: Option<u64>,
 }
 
 #[derive(serde::Serialize)]
@@ -309,6 +313,15 @@ async fn eligibility(
     let proofs = ents
         .iter()
         .map(|(p, root, e)| {
+            let call = app
+                .dist
+                .checkers
+                .iter()
+                .find(|c| c.profile() == p.as_str())
+                .and_then(|c| c.chain_call(&addr));
+            let wallet_fee = call.as_ref().and_then(|c| {
+                fairdrop_zk::program::wallet_fee(c["function"].as_str()?, e.proof.len())
+            });
             (
                 p.as_str(),
                 ProofOut {
@@ -316,12 +329,8 @@ async fn eligibility(
                     index: e.index,
                     amount: e.amount.to_string(),
                     proof: &e.proof,
-                    call: app
-                        .dist
-                        .checkers
-                        .iter()
-                        .find(|c| c.profile() == p.as_str())
-                        .and_then(|c| c.chain_call(&addr)),
+                    call,
+                    wallet_fee,
                 },
             )
         })

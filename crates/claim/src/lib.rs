@@ -100,6 +100,9 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 const PAGE: &str = include_str!("page.html");
 
+/// The Leo Wallet adapter, bundled from the npm registry's packages (`crates/claim/wallet`).
+const LEO_WALLET_JS: &str = include_str!("leo-wallet.js");
+
 /// Operational limits.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -209,7 +212,9 @@ pub fn open_app_with(config: &ServeConfig, dist: Dist) -> Result<App> {
     let page = PAGE
         .replace("{{FINGERPRINT}}", &dist.fingerprint())
         .replace("{{CAMPAIGN}}", &html_escape(&dist.campaign.name))
-        .replace("{{TOKEN}}", &html_escape(&dist.campaign.token));
+        .replace("{{TOKEN}}", &html_escape(&dist.campaign.token))
+        // Last, so that nothing in the bundle is taken for a placeholder.
+        .replace("{{LEO_WALLET_JS}}", LEO_WALLET_JS);
     let limiter = (config.limits.rate_per_sec > 0.0)
         .then(|| ops::RateLimiter::new(config.limits.rate_per_sec, config.limits.burst));
     Ok(Arc::new(AppState {

@@ -135,3 +135,37 @@ fn participant_page_in_headless_chromium_shows_eligibility_amount_and_fingerprin
     );
     assert!(dom.contains("Part of cluster 17"), "{dom}");
 }
+
+/// The Leo Wallet bundle inlined into the page (`src/leo-wallet.js`) is exactly what
+/// `wallet/entry.js` and the locked npm packages build to (`node build.mjs --check`), so the
+/// adapter code the page runs is the registry's, unmodified.
+#[test]
+fn leo_wallet_bundle_is_built_from_the_locked_packages() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("wallet");
+    assert!(
+        dir.join("node_modules/esbuild").is_dir(),
+        "{}/node_modules is missing: run `npm ci` there (scripts/test does)",
+        dir.display()
+    );
+    let out = Command::new("node")
+        .args(["build.mjs", "--check"])
+        .current_dir(&dir)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/leo-wallet.js"))
+            .unwrap();
+    assert!(
+        bundle.contains("@demox-labs/aleo-wallet-adapter-leo 0.0.25"),
+        "{}",
+        &bundle[..300]
+    );
+    // Inlined into a <script> element: it must not close it early.
+    assert!(!bundle.to_ascii_lowercase().contains("</script"));
+}

@@ -308,6 +308,49 @@ fn demo_then_serve_and_claim_with_the_aleo_profile() {
             !dom.contains(r#"<div id="onchain" class="hidden">"#),
             "{dom}"
         );
+        // "Claim with Leo Wallet": the bundled adapter sends the wallet exactly that call, with
+        // the fee the service offers, the fee paid publicly; without the extension the page
+        // says so.
+        let payer = allocs.lines().nth(2).unwrap().split(',').next().unwrap();
+        let page = format!("http://127.0.0.1:{port}/?address={addr}");
+        let got = leo_wallet_click(&page, payer);
+        let fee = e["proofs"]["aleo"]["wallet_fee"]
+            .as_u64()
+            .expect("wallet_fee");
+        let depth = want["inputs"][1].as_str().unwrap().matches("field").count();
+        assert_eq!(Some(fee), fairdrop_zk::program::wallet_fee("claim", depth));
+        assert_eq!(got["ok"], true, "{got}");
+        assert_eq!(got["fee"], fee.to_string(), "{got}");
+        assert_eq!(
+            got["calls"][0]["connect"],
+            serde_json::json!({"decryptPermission": "NO_DECRYPT", "network": "mainnetbeta", "programs": [want["program"]]}),
+            "{got}"
+        );
+        assert_eq!(
+            got["calls"][1]["requestTransaction"],
+            serde_json::json!({
+                "address": payer,
+                "chainId": "mainnetbeta",
+                "transitions": [{"program": want["program"], "functionName": "claim", "inputs": want["inputs"]}],
+                "fee": fee,
+                "feePrivate": false,
+            }),
+            "{got}"
+        );
+        let result = got["result"].as_str().unwrap();
+        assert!(
+            result.contains("at1standin") && result.contains(payer),
+            "{got}"
+        );
+        let none = leo_wallet_click(&page, "--none");
+        assert_eq!(none["ok"], false, "{none}");
+        assert!(
+            none["result"]
+                .as_str()
+                .unwrap()
+                .contains("Leo Wallet is not installed"),
+            "{none}"
+        );
         let claim = serde_json::json!({"address": addr, "amount": e["amount"], "profile": "aleo", "proof": e["proofs"]["aleo"]["proof"]});
         let (st, first) = http(port, "POST", "/v1/claims", &claim.to_string());
         assert_eq!(st, 201, "{first}");
@@ -799,4 +842,32 @@ fn dump_dom(url: &str) -> String {
         .output()
         .expect("run chromium");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `crates/claim/wallet/test/claim.mjs`: the page in Chromium with a stand-in Leo Wallet
+/// (`payer`'s account, or `--none`), after a click on "Claim with Leo Wallet".
+fn leo_wallet_click(url: &str, payer: &str) -> serde_json::Value {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../claim/wallet");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "{}/node_modules is missing: run `npm ci` there (scripts/test does)",
+        dir.display()
+    );
+    let out = std::process::Command::new("node")
+        .arg("test/claim.mjs")
+        .args([url, payer])
+        .current_dir(&dir)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "claim.mjs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "claim.mjs printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }

@@ -380,6 +380,26 @@ pub struct ClaimCall {
     pub inputs: Vec<String>,
 }
 
+/// The fee (microcredits) a wallet's transaction request offers for `function` (`claim` or
+/// `claim_private`) of a claim program of `depth`; `None` for other functions.
+///
+/// From Leo 4.0.2's own estimate on a devnode at depth 3 (`docs/aleo-leo-transcript.md`:
+/// `claim` 2,581 storage + 1,987 on-chain execution, `claim_private` 2,851 + 1,334): finalize
+/// does not depend on the depth, storage grows by 32 bytes (1 µc each) per 252-bit field of the
+/// private `[field; depth]` input's ciphertext (`to_fields`: 34 + 295·depth bits and a terminus
+/// bit), plus a margin of 1,000 µc for the estimate. An Aleo fee is paid in full, so the margin
+/// is kept small.
+pub fn wallet_fee(function: &str, depth: usize) -> Option<u64> {
+    let (storage, finalize) = match function {
+        "claim" => (2_581u64, 1_987u64),
+        "claim_private" => (2_851, 1_334),
+        _ => return None,
+    };
+    let fields = |d: usize| (34 + 295 * d as u64 + 1).div_ceil(252);
+    let extra = fields(depth).saturating_sub(fields(3)) * 32;
+    Some(storage + extra + finalize + 1_000)
+}
+
 /// The functions that take a leaf and its path.
 pub const CLAIM_FUNCTIONS: [&str; 3] = ["claim", "claim_private", "verify"];
 
@@ -426,6 +446,17 @@ fn leo_comment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wallet_fee_grows_with_the_path() {
+        // Depth 3 is what the devnode measured (Leo's estimate) plus the margin.
+        assert_eq!(wallet_fee("claim", 3), Some(4_568 + 1_000));
+        assert_eq!(wallet_fee("claim_private", 3), Some(4_185 + 1_000));
+        // Depth 20: 24 ciphertext fields instead of 4.
+        assert_eq!(wallet_fee("claim", 20), Some(4_568 + 20 * 32 + 1_000));
+        assert!(wallet_fee("claim", 1) <= wallet_fee("claim", 3));
+        assert_eq!(wallet_fee("verify", 3), None);
+    }
 
     fn prog(depth_leaves: usize) -> ClaimProgram {
         let addrs = [
