@@ -65,6 +65,7 @@ struct Cli {
 enum Command {
     Simulate(cmd::simulate::Args),
     Ingest(cmd::ingest::Args),
+    Import(cmd::import::Args),
     Run(cmd::run::Args),
     Explain(cmd::explain::Args),
     Features(cmd::features::Args),
@@ -102,6 +103,7 @@ fn main() -> ExitCode {
     let res = match cli.cmd {
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Import(a) => cmd::import::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Explain(a) => cmd::explain::run(a),
         Command::Features(a) => cmd::features::run(a),

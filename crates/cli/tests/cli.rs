@@ -871,3 +871,205 @@ fn leo_wallet_click(url: &str, payer: &str) -> serde_json::Value {
         )
     })
 }
+
+#[path = "../../ingest/tests/common/node.rs"]
+mod node;
+
+/// Blocks around the real mainnet transactions of `../shared/aleo/transactions`.
+fn real_blocks(n: u64) -> Vec<(u64, String)> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aleo/transactions");
+    let txs: Vec<String> = [
+        "transaction_string.json",
+        "deployment_transaction_string.json",
+        "private_transaction_string.json",
+    ]
+    .iter()
+    .map(|f| {
+        std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| {
+            panic!(
+                "{}/{f} is missing ({e}): the tests need ../shared",
+                dir.display()
+            )
+        })
+    })
+    .collect();
+    (0..n)
+        .map(|h| {
+            (
+                h,
+                node::block(
+                    h,
+                    1_725_000_000 + h as i64 * 5,
+                    &[("accepted", txs[(h % 3) as usize].as_str())],
+                ),
+            )
+        })
+        .collect()
+}
+
+/// SIGKILL in the middle of a node import, then the same command again: the output is byte
+/// for byte an uninterrupted import's, and `ingest` takes it without a quarantined row.
+#[test]
+fn import_aleo_killed_then_resumed_is_byte_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocks = real_blocks(600);
+    // Every page takes 150 ms, one call at a time: 12 pages, about 2 s.
+    let slow = node::Node::start(
+        blocks.clone(),
+        vec![],
+        None,
+        std::time::Duration::from_millis(150),
+    );
+    let args = |url: &str, out: &std::path::Path| {
+        let mut c = bin();
+        c.args([
+            "import",
+            "aleo",
+            "--node",
+            url,
+            "--network",
+            "mainnet",
+            "--from",
+            "0",
+            "--to",
+            "599",
+            "--concurrency",
+            "1",
+            "--backoff-ms",
+            "10",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out);
+        c
+    };
+    let out = tmp.path().join("killed");
+    let mut child = args(&slow.url(), &out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once the checkpoint says some pages are in, well before the end.
+    let cp = out.join("import.checkpoint");
+    let t0 = std::time::Instant::now();
+    loop {
+        let next = std::fs::read(&cp)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["next"].as_u64())
+            .unwrap_or(0);
+        if next >= 150 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(60),
+            "no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(
+        !out.join("activity.csv").exists(),
+        "a killed import left a final file"
+    );
+    let resumed = args(&slow.url(), &out).output().unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&resumed.stderr).contains("resumed"),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let fast = node::Node::start(blocks, vec![], None, std::time::Duration::ZERO);
+    let whole = tmp.path().join("whole");
+    let full = args(&fast.url(), &whole).output().unwrap();
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    for f in ["activity.csv", "quarantine.csv"] {
+        let (a, b) = (
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(whole.join(f)).unwrap(),
+        );
+        assert!(a == b, "{f} differs after a resume");
+    }
+    // The summaries differ only in the node's address (two stand-in nodes, two ports).
+    let summary = |d: &std::path::Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("import-summary.json")).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("source");
+        v
+    };
+    assert_eq!(summary(&out), summary(&whole));
+    // The resumed import did not fetch the pages it already had.
+    assert!(
+        slow.calls.load(std::sync::atomic::Ordering::SeqCst) < 12 + 12,
+        "resume re-fetched everything"
+    );
+    // ingest reads it as it is.
+    let ing = bin()
+        .arg("ingest")
+        .arg(out.join("activity.csv"))
+        .arg("--quiet")
+        .arg("--strict")
+        .arg("--out")
+        .arg(tmp.path().join("ing"))
+        .output()
+        .unwrap();
+    assert!(
+        ing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ing.stderr)
+    );
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("ing/ingest-summary.json")).unwrap())
+            .unwrap();
+    let imported: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(whole.join("import-summary.json")).unwrap()).unwrap();
+    assert_eq!(s["rows_read"], imported["rows"], "{s}");
+    assert_eq!(s["quarantined"], 0, "{s}");
+}
+
+/// A node that never answers well: exit 2, a message naming the node, no final output.
+#[test]
+fn import_aleo_from_a_dead_node_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dead = node::Node::start(
+        real_blocks(3),
+        vec![],
+        Some(node::Fault::ServerError),
+        std::time::Duration::ZERO,
+    );
+    let out = tmp.path().join("o");
+    let r = bin()
+        .args([
+            "import",
+            "aleo",
+            "--node",
+            &dead.url(),
+            "--to",
+            "2",
+            "--attempts",
+            "2",
+            "--backoff-ms",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains(&dead.url()) && err.contains("gave up after 2 attempts"),
+        "{err}"
+    );
+    assert!(!out.join("activity.csv").exists());
+}

@@ -23,7 +23,9 @@
 //! println!("{} rows accepted", summary.accepted);
 //! ```
 
+pub mod aleo;
 mod csvfast;
+pub mod import;
 mod sort;
 pub mod source;
 

@@ -2,6 +2,7 @@ pub mod aleo;
 pub mod demo;
 pub mod explain;
 pub mod features;
+pub mod import;
 pub mod ingest;
 pub mod merkle;
 pub mod run;
