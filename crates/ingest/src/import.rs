@@ -452,6 +452,11 @@ fn import_files(
             Err(q) => w.quarantine_only(&q)?,
         }
     }
+    let from = blocks
+        .iter()
+        .map(|b| b.0)
+        .find(|h| *h >= opts.from)
+        .unwrap_or(opts.from);
     let summary = ImportSummary {
         network: opts.network.name().into(),
         source: files
@@ -459,7 +464,7 @@ fn import_files(
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()
             .join(" "),
-        from: opts.from,
+        from,
         to,
         counts: w.counts.clone(),
         resumed: false,
