@@ -13,7 +13,9 @@ use fairdrop_ingest::aleo::{future_arguments, integer_literal, map_block, Networ
 use serde_json::Value;
 
 fn shared(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aleo/transactions").join(name);
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/aleo/transactions")
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -36,7 +38,10 @@ fn value_walk(json: &str) -> usize {
         for o in tr["outputs"].as_array().into_iter().flatten() {
             if o["type"] == "future" {
                 let args = future_arguments(o["value"].as_str().unwrap_or(""));
-                let ok = args.get(w).and_then(|x| fairdrop_core::Address::parse(x).ok()).is_some()
+                let ok = args
+                    .get(w)
+                    .and_then(|x| fairdrop_core::Address::parse(x).ok())
+                    .is_some()
                     && args.get(a).and_then(|x| integer_literal(x)).is_some();
                 *rows += ok as usize;
             }
@@ -47,7 +52,11 @@ fn value_walk(json: &str) -> usize {
             continue;
         }
         let t = &c["transaction"];
-        for tr in t["execution"]["transitions"].as_array().into_iter().flatten() {
+        for tr in t["execution"]["transitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             map(tr, &mut rows);
         }
         if let Some(o) = t["owner"]["address"].as_str() {
@@ -60,12 +69,28 @@ fn value_walk(json: &str) -> usize {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let n: usize = args.iter().position(|a| a == "--blocks").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(3000);
-    let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/aleo-blocks/mainnet-1203288.json")).unwrap();
-    let txs = [shared("transaction_string.json"), shared("deployment_transaction_string.json"), shared("private_transaction_string.json")];
+    let n: usize = args
+        .iter()
+        .position(|a| a == "--blocks")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let real = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/aleo-blocks/mainnet-1203288.json"
+    ))
+    .unwrap();
+    let txs = [
+        shared("transaction_string.json"),
+        shared("deployment_transaction_string.json"),
+        shared("private_transaction_string.json"),
+    ];
     let mut blocks = vec![real];
     for (i, t) in txs.iter().enumerate() {
-        let c = format!(r#"{{"status":"accepted","type":"{}","index":0,"transaction":{t},"finalize":[]}}"#, if i == 1 { "deploy" } else { "execute" });
+        let c = format!(
+            r#"{{"status":"accepted","type":"{}","index":0,"transaction":{t},"finalize":[]}}"#,
+            if i == 1 { "deploy" } else { "execute" }
+        );
         let b = blocks[0].clone();
         let start = b.find(r#""transactions":["#).unwrap() + r#""transactions":["#.len();
         let end = b.find(r#"],"aborted_transaction_ids""#).unwrap();
@@ -74,20 +99,40 @@ fn main() {
     let all: Vec<&str> = (0..n).map(|i| blocks[i % blocks.len()].as_str()).collect();
     let bytes: usize = all.iter().map(|b| b.len()).sum();
     let rules = Rules::credits();
-    println!("aleo block JSON → activity rows, {n} blocks, {:.1} MB, one core", bytes as f64 / 1e6);
+    println!(
+        "aleo block JSON → activity rows, {n} blocks, {:.1} MB, one core",
+        bytes as f64 / 1e6
+    );
     let mut best = [f64::MAX; 2];
     let mut counts = [0usize; 2];
     for _ in 0..5 {
         let t = Instant::now();
-        counts[0] = all.iter().map(|b| map_block(b, Network::Mainnet, &rules).unwrap().rows.len()).sum();
+        counts[0] = all
+            .iter()
+            .map(|b| map_block(b, Network::Mainnet, &rules).unwrap().rows.len())
+            .sum();
         best[0] = best[0].min(t.elapsed().as_secs_f64());
         let t = Instant::now();
         counts[1] = all.iter().map(|b| value_walk(b)).sum();
         best[1] = best[1].min(t.elapsed().as_secs_f64());
     }
-    assert_eq!(counts[0], counts[1], "the two mappings must give the same rows");
-    for (name, s) in [("fairdrop map_block (typed serde)", best[0]), ("serde_json::Value walk (peer)", best[1])] {
-        println!("  {name:<34} {:>8.1} MB/s  {:>9.0} blocks/s", bytes as f64 / 1e6 / s, n as f64 / s);
+    assert_eq!(
+        counts[0], counts[1],
+        "the two mappings must give the same rows"
+    );
+    for (name, s) in [
+        ("fairdrop map_block (typed serde)", best[0]),
+        ("serde_json::Value walk (peer)", best[1]),
+    ] {
+        println!(
+            "  {name:<34} {:>8.1} MB/s  {:>9.0} blocks/s",
+            bytes as f64 / 1e6 / s,
+            n as f64 / s
+        );
     }
-    println!("  rows: {}; map_block is {:.2}x the Value walk", counts[0], best[1] / best[0]);
+    println!(
+        "  rows: {}; map_block is {:.2}x the Value walk",
+        counts[0],
+        best[1] / best[0]
+    );
 }

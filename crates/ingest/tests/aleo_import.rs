@@ -376,3 +376,46 @@ fn unreadable_inputs_are_errors_and_malformed_ones_are_quarantined() {
         "{q}"
     );
 }
+
+/// A real mainnet block as the REST API serves it (`tests/data/aleo-blocks`, SOURCES.md):
+/// `cumulative_weight` above u64 as a bare number, solutions, a transfer_public.
+#[test]
+fn a_real_mainnet_block() {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aleo-blocks/mainnet-1203288.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let b = map_block(&text, Network::Mainnet, &Rules::credits()).unwrap();
+    assert_eq!(b.height, 1203288);
+    assert!(b.quarantined.is_empty(), "{:?}", b.quarantined);
+    let got: Vec<_> = b
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.action.as_str(),
+                r.address.as_str(),
+                r.counterparty.as_str(),
+                r.amount.as_str(),
+                r.timestamp,
+            )
+        })
+        .collect();
+    let from = "aleo1mtfsa8hnhcr99v0n3m2ukayc60annk0kcaunf2ckhccav6lx55qsrhw0rl";
+    assert_eq!(
+        got,
+        [
+            (
+                "transfer",
+                from,
+                "aleo1vs44yrqhmg77afudr43k2zeuqe724adc7p8ps0thjfy5e0wfksgsarj6pj",
+                "1550000",
+                1729056561
+            ),
+            ("fee", from, "", "51060", 1729056561),
+        ]
+    );
+    // The same block through the importer, saved as a one-block file.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = import_aleo(&BlockSource::Files(vec![p]), tmp.path(), &opts()).unwrap();
+    assert_eq!((s.from, s.to, s.counts.rows), (1203288, 1203288, 2));
+}
