@@ -9,6 +9,10 @@ use crate::Exit;
 
 /// Import real chain data as canonical activity (docs/import.md)
 #[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  fairdrop import aleo --node https://api.explorer.provable.com/v1 --from 5000000 --to 5010000 --out work/aleo\n\n\
+Then list work/aleo/activity.csv in the campaign's [inputs] events."
+)]
 pub struct Args {
     #[command(subcommand)]
     cmd: Cmd,
