@@ -817,32 +817,9 @@ fn sybil_train_then_apply_a_model() {
 }
 
 /// The page's DOM after its scripts ran, from headless Chromium (scripts/test installs it).
-fn dump_dom(url: &str) -> String {
-    let chromium = "/usr/bin/chromium";
-    assert!(
-        std::path::Path::new(chromium).exists(),
-        "{chromium} is missing: install Debian's chromium; scripts/test does (apt-get install -y chromium)"
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--virtual-time-budget=5000", "--dump-dom", url])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .expect("run chromium");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+#[path = "../../claim/tests/common/chromium.rs"]
+mod chromium;
+use chromium::dump_dom;
 
 /// `crates/claim/wallet/test/claim.mjs`: the page in Chromium with a stand-in Leo Wallet
 /// (`payer`'s account, or `--none`), after a click on "Claim with Leo Wallet".

@@ -44,18 +44,8 @@ use fairdrop_core::Address;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// The canonical columns the importer writes, in this order.
-pub const COLUMNS: [&str; 9] = [
-    "timestamp",
-    "chain",
-    "tx_id",
-    "address",
-    "action",
-    "counterparty",
-    "amount",
-    "asset",
-    "program",
-];
+/// The canonical columns the importer writes, in this order (the table's).
+pub use fairdrop_table::COLUMNS;
 
 /// An Aleo network as the block header numbers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,10 +128,10 @@ pub struct Rule {
     pub asset: Option<Arg>,
 }
 
-/// The mapping table, keyed by (program, function).
+/// The mapping table: program → function → rule.
 #[derive(Clone, Debug, Default)]
 pub struct Rules {
-    map: BTreeMap<(String, String), Rule>,
+    map: BTreeMap<String, BTreeMap<String, Rule>>,
 }
 
 impl Rules {
@@ -214,15 +204,13 @@ impl Rules {
     /// Add or replace the rule of `program`/`function`.
     pub fn insert(&mut self, program: &str, function: &str, rule: Rule) {
         self.map
-            .insert((program.to_string(), function.to_string()), rule);
+            .entry(program.to_string())
+            .or_default()
+            .insert(function.to_string(), rule);
     }
 
     fn get(&self, program: &str, function: &str) -> Option<&Rule> {
-        // BTreeMap<(String, String)> cannot be probed with (&str, &str): the table is small.
-        self.map
-            .iter()
-            .find(|((p, f), _)| p == program && f == function)
-            .map(|(_, r)| r)
+        self.map.get(program)?.get(function)
     }
 }
 
@@ -252,8 +240,8 @@ pub struct Quarantined {
     pub raw: String,
 }
 
-/// Counts of what a block contributed and what it did not.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+/// Counts of what blocks contributed and what they did not (`import-summary.json`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BlockCounts {
     pub blocks: u64,
     pub transactions: u64,

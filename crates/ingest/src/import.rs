@@ -89,42 +89,10 @@ pub struct ImportSummary {
     pub from: u64,
     pub to: u64,
     #[serde(flatten)]
-    pub counts: Counts,
+    pub counts: BlockCounts,
     /// Whether this run went on from a checkpoint.
     #[serde(skip)]
     pub resumed: bool,
-}
-
-/// [`BlockCounts`] as stored (serde-able both ways).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Counts {
-    pub blocks: u64,
-    pub transactions: u64,
-    pub rejected_transactions: u64,
-    pub aborted_transactions: u64,
-    pub transitions: u64,
-    pub private_transitions: u64,
-    pub deployments: u64,
-    pub rows: u64,
-    pub quarantined: u64,
-    pub unmapped: std::collections::BTreeMap<String, u64>,
-}
-
-impl Counts {
-    fn add(&mut self, c: &BlockCounts) {
-        self.blocks += c.blocks;
-        self.transactions += c.transactions;
-        self.rejected_transactions += c.rejected_transactions;
-        self.aborted_transactions += c.aborted_transactions;
-        self.transitions += c.transitions;
-        self.private_transitions += c.private_transitions;
-        self.deployments += c.deployments;
-        self.rows += c.rows;
-        self.quarantined += c.quarantined;
-        for (k, v) in &c.unmapped {
-            *self.unmapped.entry(k.clone()).or_default() += v;
-        }
-    }
 }
 
 #[derive(Serialize, Deserialize, PartialEq, Eq, Debug)]
@@ -134,7 +102,7 @@ struct Checkpoint {
     next: u64,
     activity_bytes: u64,
     quarantine_bytes: u64,
-    counts: Counts,
+    counts: BlockCounts,
 }
 
 struct Writer {
@@ -144,7 +112,7 @@ struct Writer {
     quarantine: std::fs::File,
     activity_bytes: u64,
     quarantine_bytes: u64,
-    counts: Counts,
+    counts: BlockCounts,
 }
 
 const ACTIVITY: &str = "activity.csv";
@@ -214,7 +182,7 @@ impl Writer {
                     quarantine: open(&qp, true)?,
                     activity_bytes: 0,
                     quarantine_bytes: 0,
-                    counts: Counts::default(),
+                    counts: BlockCounts::default(),
                 };
                 let mut a = COLUMNS.join(",");
                 a.push('\n');
@@ -473,6 +441,72 @@ fn import_files(
     Ok(summary)
 }
 
+/// GET `url` until `parse` accepts the body: 429 (after its `Retry-After`), 5xx, timeouts,
+/// connection errors and bodies `parse` refuses are retried with doubling backoff; other
+/// statuses stop at once.
+async fn get_with_retries<T>(
+    client: &reqwest::Client,
+    n: &NodeOptions,
+    url: &str,
+    parse: impl Fn(&[u8]) -> Result<T, String>,
+) -> Result<T, ImportError> {
+    let mut last = String::new();
+    // A 429's Retry-After (seconds), for the next wait.
+    let mut retry_after = Duration::ZERO;
+    for attempt in 0..n.attempts.max(1) {
+        if attempt > 0 {
+            let wait = n
+                .backoff
+                .saturating_mul(1 << (attempt - 1).min(10))
+                .min(Duration::from_secs(30));
+            tokio::time::sleep(wait.max(retry_after)).await;
+            retry_after = Duration::ZERO;
+        }
+        let resp = match client.get(url).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                last = e.to_string();
+                continue;
+            }
+        };
+        let status = resp.status();
+        if status.as_u16() == 429 {
+            let secs = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+            retry_after = Duration::from_secs(secs.unwrap_or(0).min(300));
+            last = "HTTP 429 Too Many Requests".into();
+            continue;
+        }
+        if status.is_server_error() {
+            last = format!("HTTP {status}");
+            continue;
+        }
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            return Err(ImportError::Node {
+                url: url.to_string(),
+                detail: format!(
+                    "HTTP {status}: {}",
+                    body.chars().take(200).collect::<String>()
+                ),
+            });
+        }
+        match resp.bytes().await {
+            Ok(body) => match parse(&body) {
+                Ok(v) => return Ok(v),
+                Err(e) => last = e,
+            },
+            Err(e) => last = format!("reading the body: {e}"),
+        }
+    }
+    Err(ImportError::Node {
+        url: url.to_string(),
+        detail: format!("gave up after {} attempts; last: {last}", n.attempts.max(1)),
+    })
+}
+
 /// One page of blocks from the node: each block's JSON text, heights checked.
 async fn fetch_page(
     client: &reqwest::Client,
@@ -486,92 +520,28 @@ async fn fetch_page(
         n.url,
         network.name()
     );
-    let mut last = String::new();
-    for attempt in 0..n.attempts.max(1) {
-        if attempt > 0 {
-            let mut wait = n.backoff.saturating_mul(1 << (attempt - 1).min(10));
-            wait = wait.min(Duration::from_secs(30));
-            if let Some(ra) = last.strip_prefix("retry-after:") {
-                if let Ok(s) = ra.split_whitespace().next().unwrap_or("").parse::<u64>() {
-                    wait = wait.max(Duration::from_secs(s.min(300)));
-                }
-            }
-            tokio::time::sleep(wait).await;
-        }
-        let resp = match client.get(&url).send().await {
-            Ok(r) => r,
-            Err(e) => {
-                last = format!("{e}");
-                continue;
-            }
-        };
-        let status = resp.status();
-        if status.as_u16() == 429 {
-            let ra = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            last = format!("retry-after:{ra} (429 Too Many Requests)");
-            continue;
-        }
-        if status.is_server_error() {
-            last = format!("HTTP {status}");
-            continue;
-        }
-        if !status.is_success() {
-            let body = resp.text().await.unwrap_or_default();
-            return Err(ImportError::Node {
-                url: url.clone(),
-                detail: format!(
-                    "HTTP {status}: {}",
-                    body.chars().take(200).collect::<String>()
-                ),
-            });
-        }
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                last = format!("reading the body: {e}");
-                continue;
-            }
-        };
-        let parsed: Result<Vec<&RawValue>, _> = serde_json::from_slice(&body);
-        let blocks = match parsed {
-            Ok(v) => v,
-            Err(e) => {
-                last = format!(
-                    "the body is not a JSON array of blocks ({} bytes): {e}",
-                    body.len()
-                );
-                continue;
-            }
-        };
+    get_with_retries(client, n, &url, |body| {
+        let blocks: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| {
+            format!(
+                "the body is not a JSON array of blocks ({} bytes): {e}",
+                body.len()
+            )
+        })?;
         let heights: Vec<Option<u64>> = blocks
             .iter()
             .map(|b| crate::aleo::block_height(b.get()))
             .collect();
-        let want: Vec<Option<u64>> = (start..end).map(Some).collect();
-        if heights != want {
-            last = format!(
+        if !heights.iter().copied().eq((start..end).map(Some)) {
+            return Err(format!(
                 "asked for heights {start}..{end}, got {} blocks ({:?} … {:?})",
                 blocks.len(),
                 heights.first().copied().flatten(),
                 heights.last().copied().flatten()
-            );
-            continue;
+            ));
         }
-        return Ok(blocks.into_iter().map(|b| b.get().to_string()).collect());
-    }
-    Err(ImportError::Node {
-        url,
-        detail: format!(
-            "gave up after {} attempts; last: {}",
-            n.attempts.max(1),
-            last.trim_start_matches("retry-after:")
-        ),
+        Ok(blocks.into_iter().map(|b| b.get().to_string()).collect())
     })
+    .await
 }
 
 async fn latest_height(
@@ -580,37 +550,13 @@ async fn latest_height(
     network: Network,
 ) -> Result<u64, ImportError> {
     let url = format!("{}/{}/block/height/latest", n.url, network.name());
-    let mut last = String::new();
-    for attempt in 0..n.attempts.max(1) {
-        if attempt > 0 {
-            tokio::time::sleep(n.backoff.saturating_mul(1 << (attempt - 1).min(6))).await;
-        }
-        match client.get(&url).send().await {
-            Ok(r) if r.status().is_success() => match r.text().await {
-                Ok(t) => match t.trim().parse() {
-                    Ok(h) => return Ok(h),
-                    Err(_) => {
-                        last = format!("not a height: {:?}", t.chars().take(80).collect::<String>())
-                    }
-                },
-                Err(e) => last = e.to_string(),
-            },
-            Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
-                last = format!("HTTP {}", r.status())
-            }
-            Ok(r) => {
-                return Err(ImportError::Node {
-                    url,
-                    detail: format!("HTTP {}", r.status()),
-                })
-            }
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(ImportError::Node {
-        url,
-        detail: format!("gave up after {} attempts; last: {last}", n.attempts.max(1)),
+    get_with_retries(client, n, &url, |body| {
+        let t = String::from_utf8_lossy(body);
+        t.trim()
+            .parse()
+            .map_err(|_| format!("not a height: {:?}", t.chars().take(80).collect::<String>()))
     })
+    .await
 }
 
 fn import_node(
