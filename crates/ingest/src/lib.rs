@@ -26,6 +26,7 @@
 pub mod aleo;
 mod csvfast;
 pub mod import;
+pub mod mapped;
 mod sort;
 pub mod source;
 
@@ -92,17 +93,24 @@ pub struct InputSummary {
     pub duplicates: u64,
     pub quarantined: u64,
     pub ignored_columns: Vec<String>,
+    /// The column mapping the file was read through (`None`: canonical columns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
+    /// Rows a mapping's `skip_when` left out (failed transactions).
+    pub skipped: u64,
     /// sha256 (hex) of the file's bytes as read, when `IngestOptions::hash_inputs` asked for
     /// it and the format is read as a stream (CSV, JSONL).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
 }
 
-/// What `ingest-summary.json` holds. `rows_read = accepted + duplicates + quarantined`.
+/// What `ingest-summary.json` holds. `rows_read = accepted + duplicates + quarantined`;
+/// rows a mapping skipped are counted apart (`skipped`), not read.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct IngestSummary {
     pub schema: &'static str,
     pub rows_read: u64,
+    pub skipped: u64,
     pub accepted: u64,
     pub duplicates: u64,
     pub quarantined: u64,
@@ -228,9 +236,35 @@ fn address_hint(input_bytes: u64) -> usize {
     (input_bytes / 8192).min(1 << 26) as usize
 }
 
-/// Run the ingest stage. See the crate docs.
+/// One input: a file, and the column mapping to read it through (none: canonical columns).
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub path: PathBuf,
+    pub mapping: Option<std::sync::Arc<mapped::Mapping>>,
+}
+
+impl From<PathBuf> for Input {
+    fn from(path: PathBuf) -> Input {
+        Input {
+            path,
+            mapping: None,
+        }
+    }
+}
+
+/// Run the ingest stage on files in the canonical columns. See the crate docs.
 pub fn ingest(
     inputs: &[PathBuf],
+    out_dir: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestSummary, IngestError> {
+    let inputs: Vec<Input> = inputs.iter().cloned().map(Input::from).collect();
+    ingest_inputs(&inputs, out_dir, opts)
+}
+
+/// Run the ingest stage on inputs each read through its own mapping, if any.
+pub fn ingest_inputs(
+    inputs: &[Input],
     out_dir: &Path,
     opts: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
@@ -245,7 +279,7 @@ pub fn ingest(
     // Fail fast on files that cannot be opened or named, before any work.
     let mut formats = Vec::new();
     let mut total_bytes = 0u64;
-    for p in inputs {
+    for Input { path: p, .. } in inputs {
         let (fmt, gz) = source::detect(p)?;
         let md =
             std::fs::metadata(p).map_err(|e| FileError::new(p, format!("cannot open: {e}")))?;
@@ -291,11 +325,13 @@ pub fn ingest(
     let counter = Arc::new(AtomicU64::new(0));
     let bar = progress_bar(opts.progress, total_bytes, counter.clone());
 
-    for (src, (path, (fmt, gz))) in inputs.iter().zip(formats).enumerate() {
+    for (src, (input, (fmt, gz))) in inputs.iter().zip(formats).enumerate() {
+        let path = &input.path;
         let mut isum = InputSummary {
             path: path.display().to_string(),
             format: Some(fmt),
             gzip: gz,
+            mapping: input.mapping.as_ref().map(|m| m.name.clone()),
             ..Default::default()
         };
         let src_name = path.display().to_string();
@@ -359,15 +395,22 @@ pub fn ingest(
             counter: counter.clone(),
             digest: digest.clone(),
         };
-        let info = match fmt {
-            Format::Csv => source::read_csv(path, gz, tap, &mut visit),
-            Format::Jsonl => source::read_jsonl(path, gz, tap, &mut visit),
-            Format::Parquet => source::read_parquet(path, counter.clone(), &mut visit),
+        let mut skipped = 0;
+        let info = match (&input.mapping, fmt) {
+            (Some(m), _) => mapped::read(path, fmt, gz, tap, m, &mut visit).map(|(i, s)| {
+                skipped = s;
+                i
+            }),
+            (None, Format::Csv) => source::read_csv(path, gz, tap, &mut visit),
+            (None, Format::Jsonl) => source::read_jsonl(path, gz, tap, &mut visit),
+            (None, Format::Parquet) => source::read_parquet(path, counter.clone(), &mut visit),
         };
         if let Some(e) = out_err {
             return Err(e);
         }
         let info = info?;
+        isum.skipped = skipped;
+        summary.skipped += skipped;
         isum.ignored_columns = info.ignored_columns;
         isum.sha256 = digest.and_then(|d| d.lock().unwrap_or_else(|p| p.into_inner()).take());
         summary.rows_read += isum.rows_read;

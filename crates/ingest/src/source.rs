@@ -207,7 +207,7 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn open(path: &Path, gz: bool, tap: Tap) -> Result<Box<dyn Read + Send>, FileError> {
+pub(crate) fn open(path: &Path, gz: bool, tap: Tap) -> Result<Box<dyn Read + Send>, FileError> {
     let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
     let c = Counting {
         inner: BufReader::with_capacity(1 << 20, f),
@@ -221,7 +221,7 @@ fn open(path: &Path, gz: bool, tap: Tap) -> Result<Box<dyn Read + Send>, FileErr
     })
 }
 
-fn io_err(path: &Path, gz: bool, e: io::Error) -> FileError {
+pub(crate) fn io_err(path: &Path, gz: bool, e: io::Error) -> FileError {
     if gz {
         FileError::new(path, format!("gzip stream is corrupt or truncated: {e}"))
     } else {
@@ -678,7 +678,7 @@ impl Rec {
     }
 }
 
-fn fields_from(v: [Option<&str>; 9]) -> RawFields<'_> {
+pub(crate) fn fields_from(v: [Option<&str>; 9]) -> RawFields<'_> {
     RawFields {
         timestamp: v[0],
         chain: v[1],
@@ -692,7 +692,7 @@ fn fields_from(v: [Option<&str>; 9]) -> RawFields<'_> {
     }
 }
 
-fn csv_err(path: &Path, gz: bool, e: csv::Error) -> FileError {
+pub(crate) fn csv_err(path: &Path, gz: bool, e: csv::Error) -> FileError {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => io_err(path, gz, e),
         k => FileError::new(path, format!("CSV error: {k:?}")),

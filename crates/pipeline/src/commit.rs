@@ -333,7 +333,8 @@ fn max_of_flag(src: &str) -> Option<i64> {
 /// `roots["private"]`.
 /// The campaign's input files whose sha256 the manifest records.
 pub fn input_files(c: &Campaign) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<std::path::PathBuf> = c.events.iter().chain(c.hubs.iter()).cloned().collect();
+    let mut v: Vec<std::path::PathBuf> = c.inputs().into_iter().map(|i| i.path).collect();
+    v.extend(c.hubs.iter().cloned());
     v.extend(c.exclusions.iter().map(|x| x.file.clone()));
     // The sybil stage's appeals and model change who is flagged: bind them too.
     for f in [&c.sybil.appeals, &c.sybil.model].into_iter().flatten() {

@@ -136,9 +136,10 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     };
 
     // 1. Ingest.
-    if c.events.is_empty() {
+    let inputs = c.inputs();
+    if inputs.is_empty() {
         return Err(RunError::Campaign(
-            "inputs.events is empty: nothing to score".into(),
+            "inputs.events and inputs.sources are empty: nothing to score".into(),
         ));
     }
     // A sybil model is read before any stage runs: a bad file fails the run at once.
@@ -163,9 +164,9 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     // The manifest's input hashes are computed beside the stages, not after them: ingest
     // hashes the event files it reads as a stream (CSV, JSONL) while reading them; a thread
     // hashes the rest (Parquet events, hub and exclusion lists).
-    let streamed: Vec<std::path::PathBuf> = c
-        .events
+    let streamed: Vec<std::path::PathBuf> = inputs
         .iter()
+        .map(|i| &i.path)
         .filter(|p| {
             matches!(
                 fairdrop_ingest::source::detect(p),
@@ -194,12 +195,12 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     if let Some(b) = opts.batch_rows {
         iopts.batch_rows = b;
     }
-    let isum = fairdrop_ingest::ingest(&c.events, &ingest_dir, &iopts)?;
+    let isum = fairdrop_ingest::ingest_inputs(&inputs, &ingest_dir, &iopts)?;
     summary.rows_read = isum.rows_read;
     summary.rows_accepted = isum.accepted;
     summary.rows_quarantined = isum.quarantined;
     let mut streamed_hashes = std::collections::BTreeMap::new();
-    for (p, s) in c.events.iter().zip(&isum.inputs) {
+    for (p, s) in inputs.iter().map(|i| &i.path).zip(&isum.inputs) {
         if streamed.contains(p) {
             let h = match &s.sha256 {
                 Some(h) => h.clone(),
