@@ -1050,3 +1050,103 @@ fn import_aleo_from_a_dead_node_exits_2() {
     );
     assert!(!out.join("activity.csv").exists());
 }
+
+/// `import aleo --campaign`: the campaign's `[[programs]]` map the ecosystem calls of a real
+/// mainnet transaction (an Arcane swap through the token registry) to the seed's actions, and
+/// a rule that points at a private input quarantines that transition with its rule.
+#[test]
+fn import_aleo_with_the_campaigns_programs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocks = real_blocks(3); // height 2 holds the private multi-program transaction
+    let file = tmp.path().join("blocks.jsonl");
+    std::fs::write(
+        &file,
+        blocks
+            .iter()
+            .map(|b| format!("{}\n", b.1))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let campaign = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../campaigns/aleo-airdrop-2024.toml");
+    let import = |campaign: &std::path::Path, out: &std::path::Path| {
+        bin()
+            .args(["import", "aleo", "--quiet", "--blocks"])
+            .arg(&file)
+            .arg("--campaign")
+            .arg(campaign)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let out = tmp.path().join("o");
+    let r = import(&campaign, &out);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let activity = std::fs::read_to_string(out.join("activity.csv")).unwrap();
+    let trader = "aleo1alc5gk6kq090zevzqk2mvj66kmxlm72rcdt37gxcqk6afzw4rcqqnr7n87";
+    let rows: Vec<Vec<&str>> = activity
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .filter(|r: &Vec<&str>| r[0] == "1725000010")
+        .collect();
+    // columns: timestamp,chain,tx_id,address,action,counterparty,amount,asset,program
+    let got: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[4], r[3], r[8])).collect();
+    assert!(
+        got.contains(&("swap", trader, "arcn_puc_out_helper_v2_2_3.aleo")),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("token_transfer", trader, "token_registry.aleo")),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(
+            "token_transfer",
+            "aleo1t74eg228rmmjuzwckhvh0mhfw2nfeqhtx4pt4jrkxalz8p7nyvzsqcq3cv",
+            "token_registry.aleo"
+        )),
+        "{got:?}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("import-summary.json")).unwrap()).unwrap();
+    assert!(
+        s["counts"]["unmapped"]
+            .get("token_registry.aleo/transfer_from_public_to_private")
+            .is_none(),
+        "{s}"
+    );
+    // A rule reading a private input: the transition is quarantined, the rest kept.
+    let text = std::fs::read_to_string(&campaign)
+        .unwrap()
+        .replace("wallet = \"in.1\"", "wallet = \"in.2\"");
+    let bad = tmp.path().join("c.toml");
+    std::fs::write(&bad, text).unwrap();
+    let out2 = tmp.path().join("o2");
+    let r = import(&bad, &out2);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let q = std::fs::read_to_string(out2.join("quarantine.csv")).unwrap();
+    assert!(
+        q.lines()
+            .any(|l| l.starts_with("2,au1") && l.contains("aleo.input.private")),
+        "{q}"
+    );
+    // A rule that names no argument: exit 2 with the key and line.
+    let text = std::fs::read_to_string(&campaign)
+        .unwrap()
+        .replace("wallet = \"in.1\"", "wallet = \"input1\"");
+    let line = 1 + text
+        .lines()
+        .position(|l| l.contains("\"arcn_puc_out_helper_v2_2_3.aleo\""))
+        .unwrap();
+    std::fs::write(&bad, text).unwrap();
+    let r = import(&bad, &tmp.path().join("o3"));
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains(&format!("c.toml:{line}: programs[")) && err.contains("wallet \"input1\""),
+        "{err}"
+    );
+    assert!(!tmp.path().join("o3").exists());
+}

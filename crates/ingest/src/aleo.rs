@@ -97,22 +97,45 @@ pub enum Arg {
     Input(usize),
     /// Argument `N` of the transition's future output (`fut.N`).
     Future(usize),
+    /// A member of the struct that is future argument `N` (`fut.0.admin`).
+    FutureField(usize, String),
     /// A fixed text (`=credits`).
     Const(String),
 }
 
 impl Arg {
-    /// `in.N`, `fut.N` or `=TEXT`.
+    /// `in.N`, `fut.N`, `fut.N.member` or `=TEXT`.
     pub fn parse(s: &str) -> Option<Arg> {
         if let Some(c) = s.strip_prefix('=') {
             return (!c.is_empty()).then(|| Arg::Const(c.to_string()));
         }
-        let (kind, n) = s.split_once('.')?;
+        let (kind, rest) = s.split_once('.')?;
+        let (n, field) = match rest.split_once('.') {
+            Some((n, f)) => (n, Some(f)),
+            None => (rest, None),
+        };
         let n: usize = n.parse().ok()?;
-        match kind {
-            "in" => Some(Arg::Input(n)),
-            "fut" => Some(Arg::Future(n)),
+        match (kind, field) {
+            ("in", None) => Some(Arg::Input(n)),
+            ("fut", None) => Some(Arg::Future(n)),
+            ("fut", Some(f))
+                if !f.is_empty() && f.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') =>
+            {
+                Some(Arg::FutureField(n, f.to_string()))
+            }
             _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Arg {
+    /// The form [`Arg::parse`] reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arg::Input(n) => write!(f, "in.{n}"),
+            Arg::Future(n) => write!(f, "fut.{n}"),
+            Arg::FutureField(n, m) => write!(f, "fut.{n}.{m}"),
+            Arg::Const(c) => write!(f, "={c}"),
         }
     }
 }
@@ -211,6 +234,28 @@ impl Rules {
 
     fn get(&self, program: &str, function: &str) -> Option<&Rule> {
         self.map.get(program)?.get(function)
+    }
+
+    /// A short hash of the whole table: an import's checkpoint is only resumed under the
+    /// rules it was written with.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for (p, fs) in &self.map {
+            for (f, r) in fs {
+                let opt = |a: &Option<Arg>| a.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                let amount: Vec<String> = r.amount.iter().map(|a| a.to_string()).collect();
+                h.update(format!(
+                    "{p}\t{f}\t{}\t{}\t{}\t{}\t{}\n",
+                    r.action,
+                    r.wallet,
+                    opt(&r.counterparty),
+                    amount.join("+"),
+                    opt(&r.asset)
+                ));
+            }
+        }
+        hex::encode(&h.finalize()[..8])
     }
 }
 
@@ -587,6 +632,15 @@ impl Ctx<'_> {
                     .get(*n)
                     .map(|s| s.to_string())
                     .ok_or(("aleo.future.argument", format!("no future argument {n}"))),
+                Arg::FutureField(n, m) => {
+                    let a = args
+                        .get(*n)
+                        .ok_or(("aleo.future.argument", format!("no future argument {n}")))?;
+                    struct_member(a, m).map(str::to_string).ok_or((
+                        "aleo.future.member",
+                        format!("future argument {n} has no member `{m}`"),
+                    ))
+                }
                 Arg::Input(n) => match tr.inputs.get(*n) {
                     Some(i) if i.kind == "public" || i.kind == "constant" => i
                         .value
@@ -685,6 +739,32 @@ pub fn integer_literal(s: &str) -> Option<u128> {
     digits.parse().ok()
 }
 
+/// The value of member `name` of a struct plaintext (`{ token_id: 1field, admin: aleo1… }`),
+/// trimmed; nested structs and arrays stay whole.
+pub fn struct_member<'a>(v: &'a str, name: &str) -> Option<&'a str> {
+    let body = v.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut depth = 0i32;
+    let mut from = 0;
+    let member = |part: &'a str| {
+        let (k, val) = part.split_once(':')?;
+        (k.trim() == name).then(|| val.trim())
+    };
+    for (i, c) in body.char_indices() {
+        match c {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                if let Some(x) = member(&body[from..i]) {
+                    return Some(x);
+                }
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    member(&body[from..])
+}
+
 /// The top-level `arguments` of a future's plaintext (`{ program_id: …, function_name: …,
 /// arguments: [ a, b, { … } ] }`): each argument's text, trimmed; nested futures and structs
 /// stay whole.
@@ -741,6 +821,39 @@ mod tests {
         assert_eq!(future_arguments("{ arguments: [ ] }"), Vec::<&str>::new());
         assert_eq!(future_arguments("{ arguments: [ a, b"), Vec::<&str>::new());
         assert_eq!(future_arguments("garbage"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn struct_members_and_args() {
+        let m = "{\n  token_id: 7field,\n  name: 1u128,\n  inner: { admin: aleo1x },\n  admin: aleo1a\n}";
+        assert_eq!(struct_member(m, "token_id"), Some("7field"));
+        assert_eq!(struct_member(m, "admin"), Some("aleo1a"));
+        assert_eq!(struct_member(m, "inner"), Some("{ admin: aleo1x }"));
+        assert_eq!(struct_member(m, "nope"), None);
+        assert_eq!(struct_member("7field", "admin"), None);
+        for s in ["in.3", "fut.0", "fut.0.admin", "=credits"] {
+            assert_eq!(Arg::parse(s).unwrap().to_string(), s);
+        }
+        for s in [
+            "in.0.x",
+            "fut.",
+            "fut.0.",
+            "fut.0.a-b",
+            "out.1",
+            "=",
+            "fut.x",
+        ] {
+            assert_eq!(Arg::parse(s), None, "{s}");
+        }
+        let mut r = Rules::credits();
+        let before = r.fingerprint();
+        assert_eq!(before, Rules::credits().fingerprint());
+        r.insert(
+            "a.aleo",
+            "f",
+            r.get("credits.aleo", "fee_public").unwrap().clone(),
+        );
+        assert_ne!(r.fingerprint(), before);
     }
 
     #[test]

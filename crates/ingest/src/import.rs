@@ -585,7 +585,15 @@ fn import_node(
                 opts.from
             )));
         }
-        let key = format!("{} {} {}..={to}", n.url, opts.network.name(), opts.from);
+        // The rules are part of what the import is of: other rules would map blocks already
+        // written differently, so a checkpoint under other rules starts over.
+        let key = format!(
+            "{} {} {}..={to} rules {}",
+            n.url,
+            opts.network.name(),
+            opts.from,
+            opts.rules.fingerprint()
+        );
         let (mut w, mut next, resumed) = Writer::open(out_dir, key, opts.from)?;
         let total = to + 1 - opts.from;
         let bar = progress_bar(opts.progress, total, next - opts.from);

@@ -27,7 +27,7 @@ enum Cmd {
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  fairdrop import aleo --node https://api.explorer.provable.com/v1 --network mainnet --from 5000000 --to 5010000 --out work/aleo\n  \
-fairdrop import aleo --blocks saved-blocks/ --out work/aleo\n\n\
+fairdrop import aleo --blocks saved-blocks/ --campaign campaigns/aleo-airdrop-2024.toml --out work/aleo\n\n\
 Writes DIR/activity.csv (canonical columns: `ingest` and `run` read it as it is), \
 DIR/quarantine.csv (height,tx_id,rule,detail,raw) and DIR/import-summary.json. A killed node \
 import started again with the same arguments goes on from DIR/import.checkpoint; the result is \
@@ -64,6 +64,10 @@ pub struct AleoArgs {
     /// Retry-After wins when longer)
     #[arg(long, default_value_t = 500)]
     backoff_ms: u64,
+    /// A campaign file whose `[[programs]]` table maps ecosystem programs' transitions
+    /// (token registry, name service, DEX, bridge) beyond credits.aleo's built-in rules
+    #[arg(long)]
+    campaign: Option<PathBuf>,
     /// No progress bar
     #[arg(long)]
     quiet: bool,
@@ -93,7 +97,11 @@ fn aleo(a: AleoArgs) -> Result<()> {
         network,
         from: a.from,
         to: a.to,
-        rules: Rules::credits(),
+        rules: match &a.campaign {
+            Some(p) => fairdrop_policy::campaign::aleo_rules_of(p)
+                .map_err(|e| Exit(2, format!("invalid campaign: {e}")))?,
+            None => Rules::credits(),
+        },
         progress: !a.quiet,
     };
     let t = std::time::Instant::now();
