@@ -45,6 +45,8 @@ pub enum Value {
     Const(String),
     /// Text with `{column}` holes (`"{hash}:{log_index}"`); absent if any hole is empty.
     Template(Vec<Part>),
+    /// The time of the block this column numbers, from the source's `block_times` file.
+    BlockTime(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +105,7 @@ impl Value {
         match self {
             Value::Column(c) => vec![c.as_str()],
             Value::Const(_) => vec![],
+            Value::BlockTime(c) => vec![c.as_str()],
             Value::Template(p) => p
                 .iter()
                 .filter_map(|p| match p {
@@ -135,6 +138,11 @@ pub struct MappingSpec {
     /// units); without it amounts are base units already.
     #[serde(default)]
     pub amount_decimals: Option<u32>,
+    /// A file of block times (`block_number`, `timestamp` columns: cryo's `blocks` dataset, CSV
+    /// or Parquet): `timestamp` becomes the time of the row's `block_number`. For exports that
+    /// carry no time of their own (cryo's `erc20_transfers`, `native_transfers`).
+    #[serde(default)]
+    pub block_times: Option<std::path::PathBuf>,
 }
 
 /// A checked mapping (see the module docs).
@@ -146,7 +154,12 @@ pub struct Mapping {
     skip_when: Vec<(String, Vec<String>)>,
     no_counterparty_action: Option<String>,
     amount_decimals: Option<u32>,
+    /// `block_times`: read once per file by [`read`].
+    pub block_times: Option<std::path::PathBuf>,
 }
+
+/// Block number → UTC seconds.
+pub type BlockTimes = HashMap<u64, i64>;
 
 const TIMESTAMP: usize = 0;
 const ADDRESS: usize = 3;
@@ -174,19 +187,19 @@ pub const PRESETS: [(&str, &str); 9] = [
     ),
     (
         "cryo.transactions",
-        "cryo `transactions` Parquet (with the `timestamp` column: `--include-columns timestamp`)",
+        "cryo `transactions` Parquet (times from `--include-columns timestamp`, or `block_times`)",
     ),
     (
         "cryo.erc20_transfers",
-        "cryo `erc20_transfers` Parquet (token column `erc20`; with `--include-columns timestamp`)",
+        "cryo `erc20_transfers` Parquet (token column `erc20`; times from `block_times`, cryo `blocks`)",
     ),
     (
         "cryo.native_transfers",
-        "cryo `native_transfers` Parquet (with `--include-columns timestamp`)",
+        "cryo `native_transfers` Parquet (times from `block_times`, cryo `blocks`)",
     ),
     (
-        "zealy.quests",
-        "a quest-board export: one quest completed per row (timestamp, address, quest)",
+        "quests",
+        "a quest-board export (Zealy, Galxe) of one completed quest per row: `timestamp`, `address`, `quest` (rename with `columns`)",
     ),
     (
         "list",
@@ -286,10 +299,10 @@ fn preset_columns(
             vec![],
             None,
         ),
-        "zealy.quests" => (
+        "quests" => (
             vec![
                 ("timestamp", "timestamp"),
-                ("chain", "=zealy"),
+                ("chain", "=offchain"),
                 ("tx_id", "{quest}:{address}"),
                 ("address", "address"),
                 ("action", "=quest"),
@@ -367,6 +380,9 @@ impl Mapping {
             }
             no_cp = Some(a.clone());
         }
+        if spec.block_times.is_some() {
+            fields[TIMESTAMP] = Some(Value::BlockTime("block_number".into()));
+        }
         if let Some(d) = spec.amount_decimals {
             if d > 38 {
                 return Err(format!("amount_decimals: {d} is more than 38"));
@@ -389,6 +405,7 @@ impl Mapping {
             skip_when: skip_when.into_iter().collect(),
             no_counterparty_action: no_cp,
             amount_decimals: spec.amount_decimals,
+            block_times: spec.block_times.clone(),
         })
     }
 
@@ -435,6 +452,7 @@ impl Mapping {
     pub fn apply<'s>(
         &self,
         get: &dyn Fn(&str) -> Option<Cow<'s, str>>,
+        times: Option<&BlockTimes>,
     ) -> Option<[Option<String>; 9]> {
         for (col, vals) in &self.skip_when {
             if let Some(v) = get(col) {
@@ -447,6 +465,11 @@ impl Mapping {
             let v = match self.fields[i].as_ref()? {
                 Value::Const(c) => c.clone(),
                 Value::Column(c) => get(c)?.trim().to_string(),
+                Value::BlockTime(c) => {
+                    let v = get(c)?;
+                    let n: u64 = v.trim().parse().ok()?;
+                    times?.get(&n)?.to_string()
+                }
                 Value::Template(parts) => {
                     let mut s = String::new();
                     for p in parts {
@@ -660,10 +683,15 @@ pub(crate) fn read(
             ahead: [None; 2],
         })
     };
+    let times = match &mapping.block_times {
+        Some(p) => Some(read_block_times(p)?),
+        None => None,
+    };
+    let t = times.as_ref();
     let info = match fmt {
-        Format::Csv => read_csv(path, gz, tap, mapping, &mut each)?,
-        Format::Jsonl => read_jsonl(path, gz, tap, mapping, &mut each)?,
-        Format::Parquet => read_parquet(path, tap.counter, mapping, &mut each)?,
+        Format::Csv => read_csv(path, gz, tap, mapping, t, &mut each)?,
+        Format::Jsonl => read_jsonl(path, gz, tap, mapping, t, &mut each)?,
+        Format::Parquet => read_parquet(path, tap.counter, mapping, t, &mut each)?,
     };
     Ok((info, skipped))
 }
@@ -689,6 +717,7 @@ fn read_csv(
     gz: bool,
     tap: Tap,
     m: &Mapping,
+    times: Option<&BlockTimes>,
     each: &mut Each<'_>,
 ) -> Result<FileInfo, FileError> {
     let r = crate::source::open(path, gz, tap)?;
@@ -736,7 +765,7 @@ fn read_csv(
                         let f = rec.get(*index.get(c)?)?;
                         std::str::from_utf8(f).ok().map(Cow::Borrowed)
                     };
-                    Ok(m.apply(&get))
+                    Ok(m.apply(&get, times))
                 }
             }
         };
@@ -752,6 +781,7 @@ fn read_jsonl(
     gz: bool,
     tap: Tap,
     m: &Mapping,
+    times: Option<&BlockTimes>,
     each: &mut Each<'_>,
 ) -> Result<FileInfo, FileError> {
     let mut r = BufReader::with_capacity(1 << 20, crate::source::open(path, gz, tap)?);
@@ -800,7 +830,7 @@ fn read_jsonl(
                         v => Some(Cow::Owned(v.to_string())),
                     }
                 };
-                Ok(m.apply(&get))
+                Ok(m.apply(&get, times))
             }
         };
         each(Position::Line(line), vals, &raw)?;
@@ -812,6 +842,67 @@ fn read_jsonl(
     Ok(FileInfo {
         ignored_columns: ignored(&names, m),
     })
+}
+
+/// `block_number` → `timestamp` of a block-times file (CSV with a header, or Parquet).
+pub fn read_block_times(path: &Path) -> Result<BlockTimes, FileError> {
+    let bad = |m: String| FileError::new(path, format!("block_times: {m}"));
+    let mut out = BlockTimes::new();
+    let mut add = |n: Option<Cow<'_, str>>, t: Option<Cow<'_, str>>, at: String| {
+        let (Some(n), Some(t)) = (n, t) else {
+            return Err(bad(format!("{at}: block_number or timestamp is empty")));
+        };
+        let num: u64 = n
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("{at}: block_number {n:?} is not a number")))?;
+        let ts = normalize_timestamp(&t)
+            .ok_or_else(|| bad(format!("{at}: timestamp {t:?} is not a time")))?;
+        match out.insert(num, ts) {
+            Some(o) if o != ts => Err(bad(format!("{at}: block {num} has two times"))),
+            _ => Ok(()),
+        }
+    };
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if is_parquet {
+        let f = File::open(path).map_err(|e| bad(format!("cannot open: {e}")))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+            .and_then(|b| b.build())
+            .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
+        for (k, batch) in reader.enumerate() {
+            let batch = batch.map_err(|e| bad(format!("corrupt Parquet data: {e}")))?;
+            let (Some(n), Some(t)) = (
+                batch.column_by_name("block_number"),
+                batch.column_by_name("timestamp"),
+            ) else {
+                return Err(bad("needs columns block_number and timestamp".into()));
+            };
+            for i in 0..batch.num_rows() {
+                add(cell(n, i), cell(t, i), format!("batch {k} row {i}"))?;
+            }
+        }
+    } else {
+        let mut r = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+        let h = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+        let (Some(ni), Some(ti)) = (
+            h.iter().position(|c| c == "block_number"),
+            h.iter().position(|c| c == "timestamp"),
+        ) else {
+            return Err(bad("needs columns block_number and timestamp".into()));
+        };
+        for rec in r.records() {
+            let rec = rec.map_err(|e| bad(e.to_string()))?;
+            let line = rec.position().map_or(0, |p| p.line());
+            add(
+                rec.get(ni).map(Cow::Borrowed),
+                rec.get(ti).map(Cow::Borrowed),
+                format!("line {line}"),
+            )?;
+        }
+    }
+    Ok(out)
 }
 
 /// The text of a Parquet cell as an export would write it: strings as they are, binary as
@@ -923,6 +1014,7 @@ fn read_parquet(
     path: &Path,
     counter: Arc<AtomicU64>,
     m: &Mapping,
+    times: Option<&BlockTimes>,
     each: &mut Each<'_>,
 ) -> Result<FileInfo, FileError> {
     let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
@@ -987,7 +1079,7 @@ fn read_parquet(
                     group: group as u32,
                     row: in_group,
                 },
-                Ok(m.apply(&get)),
+                Ok(m.apply(&get, times)),
                 &raw,
             )?;
             in_group += 1;
@@ -1137,11 +1229,11 @@ mod tests {
                 }))
             }
         };
-        assert_eq!(m.apply(&row("false", "0x22")), None);
-        let v = m.apply(&row("true", "")).unwrap();
+        assert_eq!(m.apply(&row("false", "0x22"), None), None);
+        let v = m.apply(&row("true", ""), None).unwrap();
         assert_eq!(v[ACTION].as_deref(), Some("deploy_program"));
         assert_eq!(v[TIMESTAMP].as_deref(), Some("1706702400"));
-        let v = m.apply(&row("true", "0x22")).unwrap();
+        let v = m.apply(&row("true", "0x22"), None).unwrap();
         assert_eq!(v[ACTION].as_deref(), Some("transfer"));
         assert_eq!(v[COUNTERPARTY].as_deref(), Some("0x22"));
     }

@@ -334,6 +334,12 @@ fn max_of_flag(src: &str) -> Option<i64> {
 /// The campaign's input files whose sha256 the manifest records.
 pub fn input_files(c: &Campaign) -> Vec<std::path::PathBuf> {
     let mut v: Vec<std::path::PathBuf> = c.inputs().into_iter().map(|i| i.path).collect();
+    // A mapped source's block times decide its rows' timestamps.
+    v.extend(
+        c.sources
+            .iter()
+            .filter_map(|s| s.mapping.as_ref()?.block_times.clone()),
+    );
     v.extend(c.hubs.iter().cloned());
     v.extend(c.exclusions.iter().map(|x| x.file.clone()));
     // The sybil stage's appeals and model change who is flagged: bind them too.
