@@ -82,6 +82,62 @@ fn ingest_exit_codes() {
     assert!(!d.path().join("c/events.parquet").exists());
 }
 
+/// `ingest --preset` and `--mapping`: an export in another tool's columns, read as canonical
+/// rows; an unknown preset or a mapping naming no canonical column exits 2 naming it.
+#[test]
+fn ingest_through_a_preset_or_a_mapping_file() {
+    let d = tempfile::tempdir().unwrap();
+    let a = "0xd8da6bf26964af9d7eed9e03e53415d37aa96045";
+    let f = d.path().join("bq.csv");
+    std::fs::write(
+        &f,
+        format!("hash,from_address,to_address,value,receipt_status,block_timestamp\n0xaa,{a},{a},5,1,2024-03-05 20:50:59 UTC\n0xbb,{a},{a},5,0,2024-03-05 20:50:59 UTC\n"),
+    )
+    .unwrap();
+    let ingest = |extra: &[&str], out: &str| {
+        bin()
+            .arg("ingest")
+            .arg(&f)
+            .args(extra)
+            .args(["--quiet", "--strict", "--out"])
+            .arg(d.path().join(out))
+            .output()
+            .unwrap()
+    };
+    let r = ingest(&["--preset", "bigquery.crypto_ethereum.transactions"], "p");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("1 skipped by the mapping"));
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("p/ingest-summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (s["accepted"].as_u64(), s["skipped"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let m = d.path().join("m.toml");
+    std::fs::write(
+        &m,
+        "preset = \"bigquery.crypto_ethereum.transactions\"\ncolumns = { chain = \"=base\" }\n",
+    )
+    .unwrap();
+    let r = ingest(&["--mapping", m.to_str().unwrap()], "m");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = ingest(&["--preset", "dune.nope"], "x");
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("unknown preset \"dune.nope\""));
+    std::fs::write(&m, "columns = { wallet = \"from_address\" }\n").unwrap();
+    let r = ingest(&["--mapping", m.to_str().unwrap()], "y");
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("m.toml") && err.contains("columns.wallet: not a canonical column"),
+        "{err}"
+    );
+    let list = bin().args(["ingest", "--list-presets"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("cryo.erc20_transfers"));
+}
+
 #[test]
 fn invalid_campaign_exits_2_with_key_and_line() {
     let d = tempfile::tempdir().unwrap();

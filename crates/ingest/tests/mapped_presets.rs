@@ -126,7 +126,15 @@ fn dune_ethereum_transactions_csv() {
     assert_eq!(
         rows,
         [
-            row(T, H1, A, "transfer", Some(B), Some("1500000000000000000"), "ETH"),
+            row(
+                T,
+                H1,
+                A,
+                "transfer",
+                Some(B),
+                Some("1500000000000000000"),
+                "ETH"
+            ),
             row(T, H3, A, "deploy_program", None, Some("0"), "ETH"),
         ]
     );
@@ -137,7 +145,10 @@ fn dune_ethereum_transactions_csv() {
         bad.starts_with(&format!("{},5,amount.", f.display())),
         "file, line and rule: {bad}"
     );
-    assert_eq!(s.inputs[0].mapping.as_deref(), Some("dune.ethereum.transactions"));
+    assert_eq!(
+        s.inputs[0].mapping.as_deref(),
+        Some("dune.ethereum.transactions")
+    );
 }
 
 /// Dune's `erc20_ethereum.evt_Transfer`: one row per Transfer log; `tx_id` is hash:index so
@@ -159,8 +170,24 @@ fn dune_erc20_evt_transfer_csv() {
     assert_eq!(
         rows,
         [
-            row(T, &format!("{H1}:41"), A, "transfer", Some(B), Some("2500000"), TOKEN),
-            row(T, &format!("{H1}:42"), A, "transfer", Some(B), Some("7"), TOKEN),
+            row(
+                T,
+                &format!("{H1}:41"),
+                A,
+                "transfer",
+                Some(B),
+                Some("2500000"),
+                TOKEN
+            ),
+            row(
+                T,
+                &format!("{H1}:42"),
+                A,
+                "transfer",
+                Some(B),
+                Some("7"),
+                TOKEN
+            ),
         ]
     );
     assert_eq!(s.duplicates, 0);
@@ -195,7 +222,15 @@ fn bigquery_transactions_csv_and_token_transfers_json() {
     assert_eq!(
         rows,
         [
-            row(T, H1, A, "transfer", Some(B), Some("1500000000000000000"), "ETH"),
+            row(
+                T,
+                H1,
+                A,
+                "transfer",
+                Some(B),
+                Some("1500000000000000000"),
+                "ETH"
+            ),
             row(T, H3, A, "deploy_program", None, Some("0"), "ETH"),
         ]
     );
@@ -219,7 +254,15 @@ fn bigquery_transactions_csv_and_token_transfers_json() {
     );
     assert_eq!(
         rows,
-        [row(T, &format!("{H1}:3"), A, "transfer", Some(B), Some("2500000"), TOKEN)]
+        [row(
+            T,
+            &format!("{H1}:3"),
+            A,
+            "transfer",
+            Some(B),
+            Some("2500000"),
+            TOKEN
+        )]
     );
     assert_eq!(s.quarantined, 1);
     assert!(q.contains(&format!("{},2,amount.", j.display())), "{q}");
@@ -260,7 +303,9 @@ fn large_str(v: Vec<&str>) -> ArrayRef {
 #[test]
 fn cryo_transactions_parquet() {
     let d = tempfile::tempdir().unwrap();
-    let f = d.path().join("ethereum__transactions__19375000_to_19375999.parquet");
+    let f = d
+        .path()
+        .join("ethereum__transactions__19375000_to_19375999.parquet");
     let n = 3;
     let u64s = |v: u64| -> ArrayRef { Arc::new(UInt64Array::from(vec![v; n])) };
     let u32s = |v: u32| -> ArrayRef { Arc::new(UInt32Array::from(vec![v; n])) };
@@ -268,25 +313,50 @@ fn cryo_transactions_parquet() {
         &f,
         vec![
             ("block_number", u32s(19_375_000)),
-            ("transaction_index", Arc::new(UInt64Array::from(vec![0, 1, 2]))),
-            ("transaction_hash", large_bin(vec![Some(bin(H1)), Some(bin(H2)), Some(bin(H3))])),
+            (
+                "transaction_index",
+                Arc::new(UInt64Array::from(vec![0, 1, 2])),
+            ),
+            (
+                "transaction_hash",
+                large_bin(vec![Some(bin(H1)), Some(bin(H2)), Some(bin(H3))]),
+            ),
             ("nonce", u64s(7)),
             ("from_address", large_bin(vec![Some(bin(A)); 3])),
-            ("to_address", large_bin(vec![Some(bin(B)), Some(bin(B)), None])),
+            (
+                "to_address",
+                large_bin(vec![Some(bin(B)), Some(bin(B)), None]),
+            ),
             (
                 "value_binary",
-                large_bin(vec![Some(u256(1_500_000_000_000_000_000)), Some(u256(1)), Some(u256(0))]),
+                large_bin(vec![
+                    Some(u256(1_500_000_000_000_000_000)),
+                    Some(u256(1)),
+                    Some(u256(0)),
+                ]),
             ),
-            ("value_string", large_str(vec!["1500000000000000000", "1", "0"])),
-            ("value_f64", Arc::new(Float64Array::from(vec![1.5e18, 1.0, 0.0]))),
-            ("input", large_bin(vec![Some(vec![]), Some(vec![0xa9]), Some(vec![0x60, 0x80])])),
+            (
+                "value_string",
+                large_str(vec!["1500000000000000000", "1", "0"]),
+            ),
+            (
+                "value_f64",
+                Arc::new(Float64Array::from(vec![1.5e18, 1.0, 0.0])),
+            ),
+            (
+                "input",
+                large_bin(vec![Some(vec![]), Some(vec![0xa9]), Some(vec![0x60, 0x80])]),
+            ),
             ("gas_limit", u64s(21000)),
             ("gas_used", u64s(21000)),
             ("gas_price", u64s(31_000_000_000)),
             ("transaction_type", u32s(2)),
             ("max_priority_fee_per_gas", u64s(100_000_000)),
             ("max_fee_per_gas", u64s(40_000_000_000)),
-            ("success", Arc::new(BooleanArray::from(vec![true, false, true]))),
+            (
+                "success",
+                Arc::new(BooleanArray::from(vec![true, false, true])),
+            ),
             ("n_input_bytes", u32s(0)),
             ("n_input_zero_bytes", u32s(0)),
             ("n_input_nonzero_bytes", u32s(0)),
@@ -298,7 +368,15 @@ fn cryo_transactions_parquet() {
     assert_eq!(
         rows,
         [
-            row(T, H1, A, "transfer", Some(B), Some("1500000000000000000"), "ETH"),
+            row(
+                T,
+                H1,
+                A,
+                "transfer",
+                Some(B),
+                Some("1500000000000000000"),
+                "ETH"
+            ),
             row(T, H3, A, "deploy_program", None, Some("0"), "ETH"),
         ]
     );
@@ -311,29 +389,58 @@ fn cryo_transactions_parquet() {
 #[test]
 fn cryo_erc20_transfers_with_block_times() {
     let d = tempfile::tempdir().unwrap();
-    let blocks = d.path().join("ethereum__blocks__19375000_to_19375999.parquet");
+    let blocks = d
+        .path()
+        .join("ethereum__blocks__19375000_to_19375999.parquet");
     write_cryo(
         &blocks,
         vec![
-            ("block_hash", large_bin(vec![Some(vec![1; 32]), Some(vec![2; 32])])),
+            (
+                "block_hash",
+                large_bin(vec![Some(vec![1; 32]), Some(vec![2; 32])]),
+            ),
             ("author", large_bin(vec![Some(bin(B)), Some(bin(B))])),
-            ("block_number", Arc::new(UInt32Array::from(vec![19_375_000, 19_375_001]))),
+            (
+                "block_number",
+                Arc::new(UInt32Array::from(vec![19_375_000, 19_375_001])),
+            ),
             ("gas_used", Arc::new(UInt64Array::from(vec![1, 1]))),
             ("extra_data", large_bin(vec![Some(vec![]), Some(vec![])])),
-            ("timestamp", Arc::new(UInt32Array::from(vec![T as u32, T as u32 + 12]))),
+            (
+                "timestamp",
+                Arc::new(UInt32Array::from(vec![T as u32, T as u32 + 12])),
+            ),
             ("base_fee_per_gas", Arc::new(UInt64Array::from(vec![1, 1]))),
             ("chain_id", Arc::new(UInt64Array::from(vec![1, 1]))),
         ],
     );
-    let f = d.path().join("ethereum__erc20_transfers__19375000_to_19375999.parquet");
+    let f = d
+        .path()
+        .join("ethereum__erc20_transfers__19375000_to_19375999.parquet");
     write_cryo(
         &f,
         vec![
-            ("block_number", Arc::new(UInt32Array::from(vec![19_375_000, 19_375_001, 19_375_002]))),
-            ("block_hash", large_bin(vec![Some(vec![1; 32]), Some(vec![2; 32]), Some(vec![3; 32])])),
-            ("transaction_index", Arc::new(UInt32Array::from(vec![0, 0, 0]))),
+            (
+                "block_number",
+                Arc::new(UInt32Array::from(vec![19_375_000, 19_375_001, 19_375_002])),
+            ),
+            (
+                "block_hash",
+                large_bin(vec![
+                    Some(vec![1; 32]),
+                    Some(vec![2; 32]),
+                    Some(vec![3; 32]),
+                ]),
+            ),
+            (
+                "transaction_index",
+                Arc::new(UInt32Array::from(vec![0, 0, 0])),
+            ),
             ("log_index", Arc::new(UInt32Array::from(vec![5, 6, 7]))),
-            ("transaction_hash", large_bin(vec![Some(bin(H1)), Some(bin(H2)), Some(bin(H3))])),
+            (
+                "transaction_hash",
+                large_bin(vec![Some(bin(H1)), Some(bin(H2)), Some(bin(H3))]),
+            ),
             ("erc20", large_bin(vec![Some(bin(TOKEN)); 3])),
             ("from_address", large_bin(vec![Some(bin(A)); 3])),
             ("to_address", large_bin(vec![Some(bin(B)); 3])),
@@ -347,7 +454,9 @@ fn cryo_erc20_transfers_with_block_times() {
     let e = ingest_inputs(
         &[Input {
             path: f.clone(),
-            mapping: Some(Arc::new(Mapping::from_spec(&spec("cryo.erc20_transfers")).unwrap())),
+            mapping: Some(Arc::new(
+                Mapping::from_spec(&spec("cryo.erc20_transfers")).unwrap(),
+            )),
         }],
         &d.path().join("x"),
         &IngestOptions {
@@ -368,8 +477,24 @@ fn cryo_erc20_transfers_with_block_times() {
     assert_eq!(
         rows,
         [
-            row(T, &format!("{H1}:5"), A, "transfer", Some(B), Some("2500000"), TOKEN),
-            row(T + 12, &format!("{H2}:6"), A, "transfer", Some(B), Some("2500000"), TOKEN),
+            row(
+                T,
+                &format!("{H1}:5"),
+                A,
+                "transfer",
+                Some(B),
+                Some("2500000"),
+                TOKEN
+            ),
+            row(
+                T + 12,
+                &format!("{H2}:6"),
+                A,
+                "transfer",
+                Some(B),
+                Some("2500000"),
+                TOKEN
+            ),
         ]
     );
     assert_eq!(s.quarantined, 1, "{q}");
@@ -385,7 +510,9 @@ fn generic_mapping_for_a_faucet_log() {
     let aleo = "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf";
     std::fs::write(
         &f,
-        format!("claimed_at,wallet,credits\n2024-03-05T20:50:59Z,{aleo},10.5\n1709671860,{aleo},1\n"),
+        format!(
+            "claimed_at,wallet,credits\n2024-03-05T20:50:59Z,{aleo},10.5\n1709671860,{aleo},1\n"
+        ),
     )
     .unwrap();
     let sp = MappingSpec {
@@ -411,7 +538,10 @@ fn generic_mapping_for_a_faucet_log() {
         .collect();
     assert_eq!(
         got,
-        [(T, "faucet_claim", Some("10500000")), (T + 1, "faucet_claim", Some("1000000"))]
+        [
+            (T, "faucet_claim", Some("10500000")),
+            (T + 1, "faucet_claim", Some("1000000"))
+        ]
     );
 }
 
@@ -426,7 +556,9 @@ fn missing_columns_are_a_file_error() {
     let e = ingest_inputs(
         &[Input {
             path: f.clone(),
-            mapping: Some(Arc::new(Mapping::from_spec(&spec("dune.ethereum.transactions")).unwrap())),
+            mapping: Some(Arc::new(
+                Mapping::from_spec(&spec("dune.ethereum.transactions")).unwrap(),
+            )),
         }],
         &out,
         &IngestOptions {

@@ -548,6 +548,29 @@ pub fn aleo_rules_of(path: &Path) -> Result<fairdrop_ingest::aleo::Rules, Campai
     Ok(rules_with(&program_rules(&raw.programs, &sp, &err)?))
 }
 
+/// A column mapping file for `fairdrop ingest --mapping`: the keys of an
+/// `[[inputs.sources]]` entry without `file`; `block_times` is relative to the file.
+pub fn load_mapping(path: &Path) -> Result<fairdrop_ingest::mapped::Mapping, CampaignError> {
+    let err = |line: usize, key: &str, msg: String| CampaignError {
+        file: path.to_path_buf(),
+        line,
+        key: key.into(),
+        msg,
+    };
+    let src =
+        std::fs::read_to_string(path).map_err(|e| err(0, "-", format!("cannot read: {e}")))?;
+    let mut spec: fairdrop_ingest::mapped::MappingSpec = toml::from_str(&src).map_err(|e| {
+        let line = e.span().map(|s| line_of(&src, s)).unwrap_or(0);
+        err(line, "-", e.message().to_string())
+    })?;
+    if let Some(b) = &spec.block_times {
+        if b.is_relative() {
+            spec.block_times = Some(path.parent().unwrap_or(Path::new(".")).join(b));
+        }
+    }
+    fairdrop_ingest::mapped::Mapping::from_spec(&spec).map_err(|m| err(1, "mapping", m))
+}
+
 fn rules_with(programs: &[ProgramRule]) -> fairdrop_ingest::aleo::Rules {
     let mut r = fairdrop_ingest::aleo::Rules::credits();
     for p in programs {
