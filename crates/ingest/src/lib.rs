@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! inputs (CSV / JSONL, optionally .gz; Parquet)
-//!   → source readers (raw fields per row)        source.rs
+//!   → source readers (raw fields per row)        source.rs, or through a column
+//!                                                 mapping (Dune, BigQuery, cryo…) mapped.rs
 //!   → validation (fairdrop_core::Event rules)     quarantine.csv for bad rows
 //!   → external sort by address, then time         sort.rs (spills runs past `batch_rows`)
 //!   → dedup on (chain, tx_id, action, address)
@@ -22,6 +23,10 @@
 //! ).unwrap();
 //! println!("{} rows accepted", summary.accepted);
 //! ```
+//!
+//! Exports in other columns go through [`ingest_inputs`] with an [`Input`] whose `mapping` is
+//! a [`mapped::Mapping`] (a preset or a campaign's `[[inputs.sources]]`). Real Aleo chain data
+//! comes from [`import`] (`fairdrop import aleo`), which writes canonical rows.
 
 pub mod aleo;
 mod csvfast;
