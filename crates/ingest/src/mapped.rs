@@ -207,98 +207,128 @@ pub const PRESETS: [(&str, &str); 9] = [
     ),
 ];
 
+/// The EVM presets: name, the source of (timestamp, tx_id, address, counterparty, amount,
+/// asset), the failed-transaction marker to skip, and whether a row without counterparty is a
+/// contract creation (transactions tables).
+type EvmPreset = (
+    &'static str,
+    [&'static str; 6],
+    Option<(&'static str, &'static str)>,
+    bool,
+);
+const EVM_PRESETS: [EvmPreset; 7] = [
+    (
+        "dune.ethereum.transactions",
+        ["block_time", "hash", "from", "to", "value", "=ETH"],
+        Some(("success", "false")),
+        true,
+    ),
+    (
+        "dune.erc20.evt_Transfer",
+        [
+            "evt_block_time",
+            "{evt_tx_hash}:{evt_index}",
+            "from",
+            "to",
+            "value",
+            "contract_address",
+        ],
+        None,
+        false,
+    ),
+    (
+        "bigquery.crypto_ethereum.transactions",
+        [
+            "block_timestamp",
+            "hash",
+            "from_address",
+            "to_address",
+            "value",
+            "=ETH",
+        ],
+        Some(("receipt_status", "0")),
+        true,
+    ),
+    (
+        "bigquery.crypto_ethereum.token_transfers",
+        [
+            "block_timestamp",
+            "{transaction_hash}:{log_index}",
+            "from_address",
+            "to_address",
+            "value",
+            "token_address",
+        ],
+        None,
+        false,
+    ),
+    (
+        "cryo.transactions",
+        [
+            "timestamp",
+            "transaction_hash",
+            "from_address",
+            "to_address",
+            "value_binary",
+            "=ETH",
+        ],
+        Some(("success", "false")),
+        true,
+    ),
+    (
+        "cryo.erc20_transfers",
+        [
+            "timestamp",
+            "{transaction_hash}:{log_index}",
+            "from_address",
+            "to_address",
+            "value_binary",
+            "erc20",
+        ],
+        None,
+        false,
+    ),
+    (
+        "cryo.native_transfers",
+        [
+            "timestamp",
+            "{transaction_hash}:{transfer_index}",
+            "from_address",
+            "to_address",
+            "value_binary",
+            "=ETH",
+        ],
+        None,
+        false,
+    ),
+];
+
+/// A preset's (canonical column, value) pairs, skip_when and no_counterparty_action.
+#[allow(clippy::type_complexity)]
 fn preset_columns(
     name: &str,
 ) -> Option<(
     Vec<(&'static str, &'static str)>,
-    Vec<(&'static str, &'static [&'static str])>,
+    Vec<(&'static str, &'static str)>,
     Option<&'static str>,
 )> {
-    // (canonical column, value), skip_when, no_counterparty_action
-    let evm_tx = |ts, hash, from, to, value| {
-        vec![
-            ("timestamp", ts),
+    if let Some((_, [ts, tx, from, to, value, asset], skip, creation)) =
+        EVM_PRESETS.iter().find(|p| p.0 == name)
+    {
+        let cols = vec![
+            ("timestamp", *ts),
             ("chain", "=ethereum"),
-            ("tx_id", hash),
-            ("address", from),
+            ("tx_id", *tx),
+            ("address", *from),
             ("action", "=transfer"),
-            ("counterparty", to),
-            ("amount", value),
-            ("asset", "=ETH"),
-        ]
-    };
+            ("counterparty", *to),
+            ("amount", *value),
+            ("asset", *asset),
+        ];
+        let creation = creation.then_some("deploy_program");
+        return Some((cols, skip.iter().copied().collect(), creation));
+    }
     Some(match name {
-        "dune.ethereum.transactions" => (
-            evm_tx("block_time", "hash", "from", "to", "value"),
-            vec![("success", &["false"][..])],
-            Some("deploy_program"),
-        ),
-        "dune.erc20.evt_Transfer" => {
-            let mut c = evm_tx(
-                "evt_block_time",
-                "{evt_tx_hash}:{evt_index}",
-                "from",
-                "to",
-                "value",
-            );
-            c[7] = ("asset", "contract_address");
-            (c, vec![], None)
-        }
-        "bigquery.crypto_ethereum.transactions" => (
-            evm_tx(
-                "block_timestamp",
-                "hash",
-                "from_address",
-                "to_address",
-                "value",
-            ),
-            vec![("receipt_status", &["0"][..])],
-            Some("deploy_program"),
-        ),
-        "bigquery.crypto_ethereum.token_transfers" => {
-            let mut c = evm_tx(
-                "block_timestamp",
-                "{transaction_hash}:{log_index}",
-                "from_address",
-                "to_address",
-                "value",
-            );
-            c[7] = ("asset", "token_address");
-            (c, vec![], None)
-        }
-        "cryo.transactions" => (
-            evm_tx(
-                "timestamp",
-                "transaction_hash",
-                "from_address",
-                "to_address",
-                "value_binary",
-            ),
-            vec![("success", &["false"][..])],
-            Some("deploy_program"),
-        ),
-        "cryo.erc20_transfers" => {
-            let mut c = evm_tx(
-                "timestamp",
-                "{transaction_hash}:{log_index}",
-                "from_address",
-                "to_address",
-                "value_binary",
-            );
-            c[7] = ("asset", "erc20");
-            (c, vec![], None)
-        }
-        "cryo.native_transfers" => (
-            evm_tx(
-                "timestamp",
-                "{transaction_hash}:{transfer_index}",
-                "from_address",
-                "to_address",
-                "value_binary",
-            ),
-            vec![],
-            None,
-        ),
         "quests" => (
             vec![
                 ("timestamp", "timestamp"),
@@ -349,7 +379,7 @@ impl Mapping {
                     fields[i] = Some(Value::parse(v).expect("preset values parse"));
                 }
                 for (k, v) in skip {
-                    skip_when.insert(k.into(), v.iter().map(|s| s.to_string()).collect());
+                    skip_when.insert(k.into(), vec![v.to_string()]);
                 }
                 no_cp = nc.map(str::to_string);
                 p.clone()
@@ -730,17 +760,10 @@ fn read_csv(
     if !rdr.read_byte_record(&mut rec).map_err(err)? {
         return Err(FileError::new(path, "empty file: no header line"));
     }
-    let mut names = Vec::with_capacity(rec.len());
-    for (i, f) in rec.iter().enumerate() {
-        let f = if i == 0 {
-            f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f)
-        } else {
-            f
-        };
-        let n = std::str::from_utf8(f)
-            .map_err(|_| FileError::new(path, "header line is not UTF-8 (is this a CSV file?)"))?;
-        names.push(n.trim().to_string());
-    }
+    let names: Vec<String> = crate::source::header_names(path, &rec)?
+        .into_iter()
+        .map(|n| n.trim().to_string())
+        .collect();
     m.check_header(path, &names)?;
     let index: HashMap<&str, usize> = names
         .iter()

@@ -297,6 +297,23 @@ fn escape_bytes(b: &[u8]) -> String {
     s
 }
 
+/// The column names of a CSV header record (a UTF-8 byte-order mark dropped).
+pub(crate) fn header_names(path: &Path, rec: &csv::ByteRecord) -> Result<Vec<String>, FileError> {
+    rec.iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = if i == 0 {
+                f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f)
+            } else {
+                f
+            };
+            std::str::from_utf8(f)
+                .map(str::to_string)
+                .map_err(|_| FileError::new(path, "header line is not UTF-8 (is this a CSV file?)"))
+        })
+        .collect()
+}
+
 /// Read a CSV file (optionally gzip), calling `visit` for every data row.
 pub fn read_csv(
     path: &Path,
@@ -311,17 +328,7 @@ pub fn read_csv(
     if !got || (rec.len() == 1 && rec[0].is_empty()) {
         return Err(FileError::new(path, "empty file: no header line"));
     }
-    let mut names = Vec::with_capacity(rec.len());
-    for (i, f) in rec.iter().enumerate() {
-        let f = if i == 0 {
-            f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f)
-        } else {
-            f
-        };
-        let n = std::str::from_utf8(f)
-            .map_err(|_| FileError::new(path, "header line is not UTF-8 (is this a CSV file?)"))?;
-        names.push(n.to_string());
-    }
+    let names = header_names(path, &rec)?;
     let (map, info) = map_header(path, &names)?;
     let idx = |k: &str| map.get(k).copied();
     let cols = [

@@ -103,6 +103,23 @@ fn row(
 /// 2024-03-05T20:50:59Z
 const T: i64 = 1_709_671_859;
 
+/// What each transactions preset reads from its file: a transfer of 1.5 ETH, a contract
+/// creation, and not the failed transaction between them.
+fn transactions_read() -> [Row; 2] {
+    [
+        row(
+            T,
+            H1,
+            A,
+            "transfer",
+            Some(B),
+            Some("1500000000000000000"),
+            "ETH",
+        ),
+        row(T, H3, A, "deploy_program", None, Some("0"), "ETH"),
+    ]
+}
+
 /// Dune's CSV download of `ethereum.transactions`: every column of the table in its order,
 /// `block_time` as `2024-03-05 20:50:59.000 UTC`, uint256 as decimal, varbinary as lowercase
 /// `0x` hex, booleans `true`/`false`, NULL as an empty field.
@@ -123,21 +140,7 @@ fn dune_ethereum_transactions_csv() {
     );
     std::fs::write(&f, body).unwrap();
     let (s, rows, q) = run(&f, spec("dune.ethereum.transactions"), &d.path().join("o"));
-    assert_eq!(
-        rows,
-        [
-            row(
-                T,
-                H1,
-                A,
-                "transfer",
-                Some(B),
-                Some("1500000000000000000"),
-                "ETH"
-            ),
-            row(T, H3, A, "deploy_program", None, Some("0"), "ETH"),
-        ]
-    );
+    assert_eq!(rows, transactions_read());
     assert_eq!(s.skipped, 1, "the failed transaction");
     assert_eq!(s.quarantined, 1, "{q}");
     let bad = q.lines().nth(1).unwrap();
@@ -219,21 +222,7 @@ fn bigquery_transactions_csv_and_token_transfers_json() {
         spec("bigquery.crypto_ethereum.transactions"),
         &d.path().join("o"),
     );
-    assert_eq!(
-        rows,
-        [
-            row(
-                T,
-                H1,
-                A,
-                "transfer",
-                Some(B),
-                Some("1500000000000000000"),
-                "ETH"
-            ),
-            row(T, H3, A, "deploy_program", None, Some("0"), "ETH"),
-        ]
-    );
+    assert_eq!(rows, transactions_read());
     assert_eq!(s.skipped, 1);
 
     let j = d.path().join("token_transfers-000000000000.json");
@@ -365,21 +354,7 @@ fn cryo_transactions_parquet() {
         ],
     );
     let (s, rows, _) = run(&f, spec("cryo.transactions"), &d.path().join("o"));
-    assert_eq!(
-        rows,
-        [
-            row(
-                T,
-                H1,
-                A,
-                "transfer",
-                Some(B),
-                Some("1500000000000000000"),
-                "ETH"
-            ),
-            row(T, H3, A, "deploy_program", None, Some("0"), "ETH"),
-        ]
-    );
+    assert_eq!(rows, transactions_read());
     assert_eq!(s.skipped, 1);
 }
 

@@ -522,6 +522,31 @@ fn program_rules(
     Ok(programs)
 }
 
+/// An error in `path`: (line, key, message).
+fn error_in(path: &Path) -> impl Fn(usize, &str, String) -> CampaignError + '_ {
+    move |line, key, msg| CampaignError {
+        file: path.to_path_buf(),
+        line,
+        key: key.into(),
+        msg,
+    }
+}
+
+/// A TOML file as `T`, and its text; parse errors name `key` and the line.
+fn read_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    key: &str,
+) -> Result<(T, String), CampaignError> {
+    let err = error_in(path);
+    let src =
+        std::fs::read_to_string(path).map_err(|e| err(0, "-", format!("cannot read: {e}")))?;
+    let t = toml::from_str(&src).map_err(|e| {
+        let line = e.span().map(|s| line_of(&src, s)).unwrap_or(0);
+        err(line, key, e.message().to_string())
+    })?;
+    Ok((t, src))
+}
+
 /// Only the `[[programs]]` of a campaign file, as import rules (credits.aleo's built-in ones,
 /// then the file's): `fairdrop import aleo --campaign` runs before the activity and lists the
 /// campaign names exist, so nothing else of the file is checked.
@@ -531,19 +556,8 @@ pub fn aleo_rules_of(path: &Path) -> Result<fairdrop_ingest::aleo::Rules, Campai
         #[serde(default)]
         programs: Vec<RawProgram>,
     }
-    let file = path.to_path_buf();
-    let err = |line: usize, key: &str, msg: String| CampaignError {
-        file: file.clone(),
-        line,
-        key: key.into(),
-        msg,
-    };
-    let src =
-        std::fs::read_to_string(path).map_err(|e| err(0, "-", format!("cannot read: {e}")))?;
-    let raw: Only = toml::from_str(&src).map_err(|e| {
-        let line = e.span().map(|s| line_of(&src, s)).unwrap_or(0);
-        err(line, "programs", e.message().to_string())
-    })?;
+    let err = error_in(path);
+    let (raw, src): (Only, String) = read_toml(path, "programs")?;
     let sp = |s: std::ops::Range<usize>| line_of(&src, s);
     Ok(rules_with(&program_rules(&raw.programs, &sp, &err)?))
 }
@@ -551,18 +565,8 @@ pub fn aleo_rules_of(path: &Path) -> Result<fairdrop_ingest::aleo::Rules, Campai
 /// A column mapping file for `fairdrop ingest --mapping`: the keys of an
 /// `[[inputs.sources]]` entry without `file`; `block_times` is relative to the file.
 pub fn load_mapping(path: &Path) -> Result<fairdrop_ingest::mapped::Mapping, CampaignError> {
-    let err = |line: usize, key: &str, msg: String| CampaignError {
-        file: path.to_path_buf(),
-        line,
-        key: key.into(),
-        msg,
-    };
-    let src =
-        std::fs::read_to_string(path).map_err(|e| err(0, "-", format!("cannot read: {e}")))?;
-    let mut spec: fairdrop_ingest::mapped::MappingSpec = toml::from_str(&src).map_err(|e| {
-        let line = e.span().map(|s| line_of(&src, s)).unwrap_or(0);
-        err(line, "-", e.message().to_string())
-    })?;
+    let err = error_in(path);
+    let (mut spec, _): (fairdrop_ingest::mapped::MappingSpec, _) = read_toml(path, "mapping")?;
     if let Some(b) = &spec.block_times {
         if b.is_relative() {
             spec.block_times = Some(path.parent().unwrap_or(Path::new(".")).join(b));
