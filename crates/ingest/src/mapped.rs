@@ -1040,13 +1040,7 @@ fn read_parquet(
     times: Option<&BlockTimes>,
     each: &mut Each<'_>,
 ) -> Result<FileInfo, FileError> {
-    let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    if size == 0 {
-        return Err(FileError::new(path, "empty file"));
-    }
-    let b = ParquetRecordBatchReaderBuilder::try_new(f)
-        .map_err(|e| FileError::new(path, format!("not a readable Parquet file: {e}")))?;
+    let (b, size) = crate::source::open_parquet(path)?;
     let schema = b.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     m.check_header(path, &names)?;

@@ -911,12 +911,10 @@ fn cell(c: &Col, i: usize) -> Option<Cow<'_, str>> {
     }
 }
 
-/// Read a Parquet file; positions are row group and row within it.
-pub fn read_parquet(
+/// A Parquet file's reader builder and the file's size; an empty or unreadable file is an error.
+pub(crate) fn open_parquet(
     path: &Path,
-    counter: Arc<AtomicU64>,
-    visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
-) -> Result<FileInfo, FileError> {
+) -> Result<(ParquetRecordBatchReaderBuilder<File>, u64), FileError> {
     let f = File::open(path).map_err(|e| FileError::new(path, format!("cannot open: {e}")))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     if size == 0 {
@@ -924,6 +922,16 @@ pub fn read_parquet(
     }
     let b = ParquetRecordBatchReaderBuilder::try_new(f)
         .map_err(|e| FileError::new(path, format!("not a readable Parquet file: {e}")))?;
+    Ok((b, size))
+}
+
+/// Read a Parquet file; positions are row group and row within it.
+pub fn read_parquet(
+    path: &Path,
+    counter: Arc<AtomicU64>,
+    visit: &mut dyn FnMut(RawRow<'_>) -> Result<(), FileError>,
+) -> Result<FileInfo, FileError> {
+    let (b, size) = open_parquet(path)?;
     let names: Vec<String> = b
         .schema()
         .fields()

@@ -79,6 +79,24 @@ fn run(file: &Path, spec: MappingSpec, out: &Path) -> (IngestSummary, Vec<Row>, 
     (s, rows, q)
 }
 
+/// The error of ingesting `file` through `preset`.
+fn ingest_error(file: &Path, preset: &str, out: &Path) -> String {
+    ingest_inputs(
+        &[Input {
+            path: file.to_path_buf(),
+            mapping: Some(Arc::new(Mapping::from_spec(&spec(preset)).unwrap())),
+        }],
+        out,
+        &IngestOptions {
+            batch_rows: 1024,
+            progress: false,
+            hash_inputs: false,
+        },
+    )
+    .unwrap_err()
+    .to_string()
+}
+
 fn row(
     t: i64,
     tx: &str,
@@ -426,22 +444,7 @@ fn cryo_erc20_transfers_with_block_times() {
         ],
     );
     // Without block times the preset names what the file lacks.
-    let e = ingest_inputs(
-        &[Input {
-            path: f.clone(),
-            mapping: Some(Arc::new(
-                Mapping::from_spec(&spec("cryo.erc20_transfers")).unwrap(),
-            )),
-        }],
-        &d.path().join("x"),
-        &IngestOptions {
-            batch_rows: 1024,
-            progress: false,
-            hash_inputs: false,
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let e = ingest_error(&f, "cryo.erc20_transfers", &d.path().join("x"));
     assert!(
         e.contains("erc20_transfers__19375000") && e.contains("timestamp") && e.contains("lacks"),
         "{e}"
@@ -528,22 +531,7 @@ fn missing_columns_are_a_file_error() {
     let f: PathBuf = d.path().join("wrong.csv");
     std::fs::write(&f, "block_time,hash,from,value\nx,y,z,1\n").unwrap();
     let out = d.path().join("o");
-    let e = ingest_inputs(
-        &[Input {
-            path: f.clone(),
-            mapping: Some(Arc::new(
-                Mapping::from_spec(&spec("dune.ethereum.transactions")).unwrap(),
-            )),
-        }],
-        &out,
-        &IngestOptions {
-            batch_rows: 1024,
-            progress: false,
-            hash_inputs: false,
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let e = ingest_error(&f, "dune.ethereum.transactions", &out);
     assert!(
         e.contains("wrong.csv")
             && e.contains("dune.ethereum.transactions")
