@@ -171,7 +171,7 @@ const AMOUNT: usize = 6;
 pub const PRESETS: [(&str, &str); 9] = [
     (
         "dune.ethereum.transactions",
-        "Dune `ethereum.transactions` (CSV or JSON download): one transfer of ETH per successful transaction",
+        "Dune `ethereum.transactions` (CSV download): one transfer of ETH per successful transaction",
     ),
     (
         "dune.erc20.evt_Transfer",
