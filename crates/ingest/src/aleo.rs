@@ -149,6 +149,10 @@ pub struct Rule {
     /// Summed when more than one (`fee_public`: base fee + priority fee).
     pub amount: Vec<Arg>,
     pub asset: Option<Arg>,
+    /// `tx_id` is the transaction's id, not the transition's: the nested calls of one
+    /// transaction that the rule matches (a helper and the pool it calls) are one action of the
+    /// wallet, and ingest keeps one row of it. The campaign's `[[programs]]` rules are so.
+    pub per_transaction: bool,
 }
 
 /// The mapping table: program → function → rule.
@@ -173,6 +177,7 @@ impl Rules {
                     counterparty: cp,
                     amount,
                     asset: credits(),
+                    per_transaction: false,
                 },
             );
         };
@@ -246,12 +251,13 @@ impl Rules {
                 let opt = |a: &Option<Arg>| a.as_ref().map(|a| a.to_string()).unwrap_or_default();
                 let amount: Vec<String> = r.amount.iter().map(|a| a.to_string()).collect();
                 h.update(format!(
-                    "{p}\t{f}\t{}\t{}\t{}\t{}\t{}\n",
+                    "{p}\t{f}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                     r.action,
                     r.wallet,
                     opt(&r.counterparty),
                     amount.join("+"),
-                    opt(&r.asset)
+                    opt(&r.asset),
+                    r.per_transaction
                 ));
             }
         }
@@ -536,7 +542,7 @@ impl Ctx<'_> {
                     );
                 };
                 for tr in &ex.transitions {
-                    self.transition(tr, None, out);
+                    self.transition(tr, &t.id, None, out);
                 }
                 root_program = ex.transitions.last().map(|tr| tr.program.to_string());
             }
@@ -588,7 +594,7 @@ impl Ctx<'_> {
             }
         }
         if let Some(f) = &t.fee {
-            self.transition(&f.transition, root_program.as_deref(), out);
+            self.transition(&f.transition, &t.id, root_program.as_deref(), out);
         }
     }
 
@@ -604,7 +610,13 @@ impl Ctx<'_> {
     }
 
     /// `fee_program`: for a fee transition, the program its transaction called.
-    fn transition(&self, tr: &Transition, fee_program: Option<&str>, out: &mut BlockOut) {
+    fn transition(
+        &self,
+        tr: &Transition,
+        tx_id: &str,
+        fee_program: Option<&str>,
+        out: &mut BlockOut,
+    ) {
         out.counts.transitions += 1;
         let Some(rule) = self.rules.get(&tr.program, &tr.function) else {
             if is_private_only(tr)
@@ -652,22 +664,41 @@ impl Ctx<'_> {
                 },
             }
         };
+        // A value the rule reads from a private input is unknown, not wrong: without the
+        // wallet there is no row (a private transition, counted); an unknown counterparty,
+        // amount or asset is left empty.
+        const PRIVATE: &str = "aleo.input.private";
+        let optional = |a: &Arg| match get(a) {
+            Err((PRIVATE, _)) => Ok(None),
+            r => r.map(Some),
+        };
+        if let Err((PRIVATE, _)) = get(&rule.wallet) {
+            out.counts.private_transitions += 1;
+            return;
+        }
         let row = (|| {
             let wallet = get(&rule.wallet)?;
             let address = Address::parse(&wallet)
                 .map_err(|e| (e.rule(), format!("wallet {wallet:?}: {e}")))?;
-            let counterparty = match &rule.counterparty {
-                Some(a) => {
-                    let v = get(a)?;
-                    Address::parse(&v)
-                        .map_err(|e| (e.rule(), format!("counterparty {v:?}: {e}")))?
-                        .to_string()
-                }
+            let counterparty = match rule
+                .counterparty
+                .as_ref()
+                .map(optional)
+                .transpose()?
+                .flatten()
+            {
+                Some(v) => Address::parse(&v)
+                    .map_err(|e| (e.rule(), format!("counterparty {v:?}: {e}")))?
+                    .to_string(),
                 None => String::new(),
             };
             let mut amount: Option<u128> = None;
+            let mut amount_known = true;
             for a in &rule.amount {
-                let v = get(a)?;
+                let Some(v) = optional(a)? else {
+                    amount_known = false;
+                    continue;
+                };
                 let n = integer_literal(&v).ok_or((
                     "aleo.amount.literal",
                     format!("amount {v:?} is not an unsigned integer literal"),
@@ -679,14 +710,15 @@ impl Ctx<'_> {
                         .ok_or(("aleo.amount.overflow", "amounts overflow u128".to_string()))?,
                 );
             }
+            let amount = amount.filter(|_| amount_known);
             let asset = match &rule.asset {
-                Some(a) => get(a)?,
+                Some(a) => optional(a)?.unwrap_or_default(),
                 None => String::new(),
             };
             Ok(ActivityRow {
                 timestamp: self.timestamp,
                 chain: self.chain,
-                tx_id: tr.id.to_string(),
+                tx_id: if rule.per_transaction { tx_id } else { &tr.id }.to_string(),
                 address: address.to_string(),
                 action: rule.action.clone(),
                 counterparty,

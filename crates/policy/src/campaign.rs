@@ -61,8 +61,10 @@ struct Raw {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 struct RawProgram {
-    program: Spanned<String>,
-    function: String,
+    /// One program id, or several with the same rule (a DEX's helper versions).
+    program: Spanned<OneOrMany>,
+    /// One function, or several.
+    function: OneOrMany,
     action: String,
     wallet: String,
     #[serde(default)]
@@ -79,6 +81,15 @@ struct RawProgram {
 enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn list(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// `[[inputs.sources]]`: an export read through a column mapping (`fairdrop_ingest::mapped`).
@@ -467,26 +478,27 @@ fn program_rules(
         let line = sp(p.program.span());
         let key = format!("programs[{i}]");
         let bad = |m: String| err(line, &key, m);
-        let prog = p.program.get_ref();
-        if !is_program_id(prog) {
-            return Err(bad(format!(
-                "program {prog:?} is not an Aleo program id (an identifier, then .aleo)"
-            )));
+        let (progs, fns) = (p.program.get_ref().list(), p.function.list());
+        if progs.is_empty() || fns.is_empty() {
+            return Err(bad("program and function name at least one each".into()));
         }
-        if !is_identifier(&p.function) {
-            return Err(bad(format!(
-                "function {:?} is not an Aleo identifier",
-                p.function
-            )));
+        for prog in &progs {
+            if !is_program_id(prog) {
+                return Err(bad(format!(
+                    "program {prog:?} is not an Aleo program id (an identifier, then .aleo)"
+                )));
+            }
+        }
+        for f in &fns {
+            if !is_identifier(f) {
+                return Err(bad(format!("function {f:?} is not an Aleo identifier")));
+            }
         }
         if !fairdrop_core::actions::is_valid_action(&p.action) {
             return Err(bad(format!(
                 "action {:?} is not an action ([a-z][a-z0-9_]{{0,31}})",
                 p.action
             )));
-        }
-        if !seen_fn.insert((prog.clone(), p.function.clone())) {
-            return Err(bad(format!("{prog}/{} has a rule already", p.function)));
         }
         let arg = |what: &str, s: &str| {
             fairdrop_ingest::aleo::Arg::parse(s).ok_or_else(|| {
@@ -503,21 +515,30 @@ fn program_rules(
                 .map(|a| arg("amount", a))
                 .collect::<Result<_, _>>()?,
         };
-        programs.push(ProgramRule {
-            program: prog.clone(),
-            function: p.function.clone(),
-            rule: fairdrop_ingest::aleo::Rule {
-                action: p.action.clone(),
-                wallet: arg("wallet", &p.wallet)?,
-                counterparty: p
-                    .counterparty
-                    .as_deref()
-                    .map(|c| arg("counterparty", c))
-                    .transpose()?,
-                amount,
-                asset: p.asset.as_deref().map(|a| arg("asset", a)).transpose()?,
-            },
-        });
+        let rule = fairdrop_ingest::aleo::Rule {
+            action: p.action.clone(),
+            wallet: arg("wallet", &p.wallet)?,
+            counterparty: p
+                .counterparty
+                .as_deref()
+                .map(|c| arg("counterparty", c))
+                .transpose()?,
+            amount,
+            asset: p.asset.as_deref().map(|a| arg("asset", a)).transpose()?,
+            per_transaction: true,
+        };
+        for prog in &progs {
+            for f in &fns {
+                if !seen_fn.insert((prog.to_string(), f.to_string())) {
+                    return Err(bad(format!("{prog}/{f} has a rule already")));
+                }
+                programs.push(ProgramRule {
+                    program: prog.to_string(),
+                    function: f.to_string(),
+                    rule: rule.clone(),
+                });
+            }
+        }
     }
     Ok(programs)
 }
@@ -1218,5 +1239,72 @@ method = "equal"
         let (_d, r) = load("\n[zk]\nkeys = \"keys\"\n");
         let e = r.unwrap_err();
         assert!(e.msg.contains("missing field `tree`"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod programs_and_sources {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.toml");
+        std::fs::write(&p, text).unwrap();
+        (d, p)
+    }
+
+    #[test]
+    fn program_lists_expand_and_errors_name_entry_and_line() {
+        let (_d, p) = write(
+            "[campaign]\nid = \"x\"\n\n[[programs]]\nprogram = [\"a.aleo\", \"b.aleo\"]\nfunction = [\"f\", \"g\"]\naction = \"swap\"\nwallet = \"in.1\"\n",
+        );
+        let r = aleo_rules_of(&p).unwrap();
+        // Four rules beside credits.aleo's, all keyed by transaction.
+        assert_ne!(
+            r.fingerprint(),
+            fairdrop_ingest::aleo::Rules::credits().fingerprint()
+        );
+        let mut one = fairdrop_ingest::aleo::Rules::credits();
+        for (prog, f) in [
+            ("a.aleo", "f"),
+            ("a.aleo", "g"),
+            ("b.aleo", "f"),
+            ("b.aleo", "g"),
+        ] {
+            one.insert(
+                prog,
+                f,
+                fairdrop_ingest::aleo::Rule {
+                    action: "swap".into(),
+                    wallet: fairdrop_ingest::aleo::Arg::Input(1),
+                    counterparty: None,
+                    amount: vec![],
+                    asset: None,
+                    per_transaction: true,
+                },
+            );
+        }
+        assert_eq!(r.fingerprint(), one.fingerprint());
+        for (entry, want) in [
+            ("program = \"a.aleo\"\nfunction = \"f\"\naction = \"swap\"\nwallet = \"in.1\"\n\n[[programs]]\nprogram = [\"b.aleo\", \"a.aleo\"]\nfunction = \"f\"\naction = \"swap\"\nwallet = \"in.1\"\n", (10, "programs[1]", "a.aleo/f has a rule already")),
+            ("program = \"a\"\nfunction = \"f\"\naction = \"swap\"\nwallet = \"in.1\"\n", (4, "programs[0]", "not an Aleo program id")),
+            ("program = \"a.aleo\"\nfunction = \"f\"\naction = \"Swap\"\nwallet = \"in.1\"\n", (4, "programs[0]", "is not an action")),
+            ("program = \"a.aleo\"\nfunction = \"f\"\naction = \"swap\"\nwallet = \"out.1\"\n", (4, "programs[0]", "wallet \"out.1\"")),
+        ] {
+            let (_d, p) = write(&format!("[campaign]\n\n[[programs]]\n{entry}"));
+            let e = aleo_rules_of(&p).unwrap_err();
+            assert_eq!((e.line, e.key.as_str()), (want.0, want.1), "{e}");
+            assert!(e.msg.contains(want.2), "{e}");
+        }
+    }
+
+    #[test]
+    fn mapping_files_resolve_block_times_beside_them() {
+        let (d, p) = write("preset = \"cryo.erc20_transfers\"\nblock_times = \"blocks.parquet\"\n");
+        let m = load_mapping(&p).unwrap();
+        assert_eq!(m.block_times, Some(d.path().join("blocks.parquet")));
+        let (_d, p) = write("preset = \"cryo.erc20_transfers\"\nfile = \"x.parquet\"\n");
+        let e = load_mapping(&p).unwrap_err();
+        assert!(e.msg.contains("unknown field `file`"), "{e}");
     }
 }
