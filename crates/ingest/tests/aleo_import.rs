@@ -419,3 +419,46 @@ fn a_real_mainnet_block() {
     let s = import_aleo(&BlockSource::Files(vec![p]), tmp.path(), &opts()).unwrap();
     assert_eq!((s.from, s.to, s.counts.rows), (1203288, 1203288, 2));
 }
+
+/// A checkpoint written under one rule table is not resumed under another: blocks already
+/// written would be mapped by the old rules.
+#[test]
+fn a_checkpoint_under_other_rules_starts_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The second call fails once: with one attempt the import stops after the first page.
+    let node = Node::start(
+        blocks_range(100),
+        vec![(1, Fault::ServerError)],
+        None,
+        Duration::ZERO,
+    );
+    let mut n = node_opts(&node.url());
+    n.attempts = 1;
+    n.concurrency = 1;
+    let out = tmp.path().join("out");
+    let o = ImportOptions {
+        to: Some(99),
+        ..opts()
+    };
+    assert!(import_aleo(&BlockSource::Node(n.clone()), &out, &o).is_err());
+    assert!(out.join("import.checkpoint").exists());
+    let mut rules = Rules::credits();
+    rules.insert(
+        "arcn_puc_out_helper_v2_2_3.aleo",
+        "swap_amm_credits_out",
+        fairdrop_ingest::aleo::Rule {
+            action: "swap".into(),
+            wallet: fairdrop_ingest::aleo::Arg::Input(1),
+            counterparty: None,
+            amount: vec![],
+            asset: None,
+            per_transaction: true,
+        },
+    );
+    let s = import_aleo(&BlockSource::Node(n), &out, &ImportOptions { rules, ..o }).unwrap();
+    assert!(!s.resumed, "resumed a checkpoint of other rules");
+    assert_eq!(s.counts.blocks, 100);
+    // Every private-transaction block (h % 3 == 2) now has its swap row too.
+    let swaps = rows(&out).iter().filter(|r| r[4] == "swap").count();
+    assert_eq!(swaps, (0..100).filter(|h| h % 3 == 2).count());
+}
