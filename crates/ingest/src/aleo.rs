@@ -672,12 +672,15 @@ impl Ctx<'_> {
             Err((PRIVATE, _)) => Ok(None),
             r => r.map(Some),
         };
-        if let Err((PRIVATE, _)) = get(&rule.wallet) {
-            out.counts.private_transitions += 1;
-            return;
-        }
+        let wallet = match get(&rule.wallet) {
+            Err((PRIVATE, _)) => {
+                out.counts.private_transitions += 1;
+                return;
+            }
+            w => w,
+        };
         let row = (|| {
-            let wallet = get(&rule.wallet)?;
+            let wallet = wallet?;
             let address = Address::parse(&wallet)
                 .map_err(|e| (e.rule(), format!("wallet {wallet:?}: {e}")))?;
             let counterparty = match rule
