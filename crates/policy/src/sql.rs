@@ -1,10 +1,18 @@
 //! The feature definitions of [`crate::features`] as SQL, for warehouses that hold more than
 //! one machine should read: `fairdrop features --emit-sql duckdb|spark|bigquery`.
 //!
-//! The DuckDB dialect is tested: a test runs it (PyPI `duckdb`) on the same `events.parquet`
-//! and checks every feature of every wallet equals the native result. Spark and BigQuery are
-//! the same query with each engine's spelling of the few non-standard parts (sums of amounts
-//! beyond 64 bits, first/last-by aggregates, conditional aggregates); they are not run here.
+//! The DuckDB and Spark dialects are tested: `tests/duckdb_parity.rs` (PyPI `duckdb`) and
+//! `tests/spark_parity.rs` (PyPI `pyspark` on local Spark 3.5, session time zone
+//! America/Los_Angeles) run them on the same `events.parquet` and check every feature of every
+//! wallet equals the native result, wei-scale amounts included. BigQuery is the same query with
+//! its spelling of the few non-standard parts (sums of amounts beyond 64 bits, first/last-by
+//! aggregates, conditional aggregates); it is not run here.
+//!
+//! Limits: an amount of more than 38 digits (the schema allows 39) stops the DuckDB and Spark
+//! queries with an error naming the column (`DECIMAL(38,0)` / `HUGEINT` cannot hold it); sums and
+//! time weights (amount × seconds) must fit 38 digits too, which wei amounts up to 10^29 over a
+//! year's window do. Nothing depends on the engine's session time zone (months come from day
+//! numbers).
 //!
 //! Two identities keep the SQL a plain aggregation: the staked balance replayed with
 //! "unstake never below zero" is `S_k − min(0, min_{j≤k} S_j)` for the running sum `S`
@@ -70,6 +78,33 @@ impl Sp {
     fn sat(&self, e: &str) -> String {
         format!("CAST(LEAST({e}, 9223372036854775807) AS BIGINT)")
     }
+    /// `a / b` rounded down, capped at `i64::MAX`, for a non-negative wide `a` and a positive
+    /// constant `b`. Spark's `DIV` returns a 64-bit integer even for DECIMAL operands and wraps
+    /// before a cap could apply: there `a` is capped first, at `b × i64::MAX` (a decimal).
+    fn sat_div(&self, a: &str, b: u128) -> String {
+        match self.d {
+            Dialect::Spark => format!(
+                "CAST(LEAST({a}, CAST('{}' AS DECIMAL(38,0))) DIV {b} AS BIGINT)",
+                b * i64::MAX as u128
+            ),
+            _ => self.sat(&self.idiv(a, &b.to_string())),
+        }
+    }
+    /// A condition that is true, or stops the query with an error naming the column, when an
+    /// amount has more digits than the engine's wide integer holds (the schema allows 39).
+    fn amount_fits(&self) -> Option<String> {
+        let msg = "fairdrop: column amount has a value of more than 38 digits, beyond DECIMAL(38,0) / HUGEINT; compute these features natively";
+        match self.d {
+            Dialect::DuckDb => Some(format!(
+                "(amount IS NULL OR length(amount) <= 38 OR error('{msg}'))"
+            )),
+            Dialect::Spark => Some(format!(
+                "COALESCE(CASE WHEN length(amount) > 38 THEN raise_error('{msg}') END, TRUE)"
+            )),
+            // BIGNUMERIC holds 76 digits.
+            Dialect::BigQuery => None,
+        }
+    }
     fn idiv(&self, a: &str, b: &str) -> String {
         match self.d {
             Dialect::DuckDb => format!("(({a}) // ({b}))"),
@@ -80,17 +115,32 @@ impl Sp {
     fn month(&self, ts: &str) -> String {
         match self.d {
             Dialect::DuckDb => format!("strftime(make_timestamp({ts} * 1000000), '%Y-%m')"),
-            Dialect::Spark => format!("date_format(timestamp_seconds({ts}), 'yyyy-MM')"),
+            // From the day number, not a timestamp: a timestamp is formatted in the session's
+            // time zone.
+            Dialect::Spark => format!(
+                "substr(CAST(date_add(DATE '1970-01-01', CAST({ts} DIV 86400 AS INT)) AS STRING), 1, 7)"
+            ),
             Dialect::BigQuery => format!("FORMAT_TIMESTAMP('%Y-%m', TIMESTAMP_SECONDS({ts}))"),
         }
     }
-    fn first_by(&self, val: &str, order: &str) -> String {
+    /// `val` of the row first in `order` (a list of expressions).
+    fn first_by(&self, val: &str, order: &[&str]) -> String {
+        let by = order.join(", ");
         match self.d {
-            Dialect::DuckDb => format!("(array_agg({val} ORDER BY {order}))[1]"),
+            Dialect::DuckDb => format!("(array_agg({val} ORDER BY {by}))[1]"),
             Dialect::Spark => {
-                format!("element_at(array_sort(collect_list(struct({order}, {val}))), 1).{val}")
+                // Named fields: `struct(timestamp, address, address)` has two `address` fields.
+                let fields: Vec<String> = order
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| format!("'k{i}', {o}"))
+                    .collect();
+                format!(
+                    "element_at(array_sort(collect_list(named_struct({}, 'v', {val}))), 1).v",
+                    fields.join(", ")
+                )
             }
-            Dialect::BigQuery => format!("ARRAY_AGG({val} ORDER BY {order} LIMIT 1)[OFFSET(0)]"),
+            Dialect::BigQuery => format!("ARRAY_AGG({val} ORDER BY {by} LIMIT 1)[OFFSET(0)]"),
         }
     }
     fn last_by_if(&self, val: &str, key: &str, cond: &str) -> String {
@@ -187,13 +237,14 @@ pub fn emit(d: Dialect, events: &str, p: &FeatureParams) -> String {
         p.window_start, p.decimals
     ));
     out.push_str(&format!(
-        "WITH ev AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY address ORDER BY {order}) AS rn\n  FROM {}\n  WHERE {ts} BETWEEN {} AND {snap}\n),\n",
+        "WITH ev AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY address ORDER BY {order}) AS rn\n  FROM {}\n  WHERE {ts} BETWEEN {} AND {snap}{}\n),\n",
         s.source(events),
-        p.window_start
+        p.window_start,
+        s.amount_fits().map(|c| format!("\n    AND {c}")).unwrap_or_default()
     ));
     out.push_str(&format!(
         "inc AS (\n  SELECT counterparty AS address, MIN({ts}) AS in_first, MAX({ts}) AS in_last,\n    {} AS funder,\n    COUNT(*) AS received_count, SUM({amt}) AS received_raw, SUM({w_expr}) AS in_w\n  FROM ev WHERE action = 'transfer' AND counterparty IS NOT NULL GROUP BY counterparty\n),\n",
-        s.first_by("address", &format!("{ts}, address"))
+        s.first_by("address", &[&ts, "address"])
     ));
     out.push_str(&format!(
         "st0 AS (\n  SELECT address, {ts} AS t, rn,\n    SUM(CASE WHEN action = 'stake' THEN {amt} ELSE -{amt} END) OVER (PARTITION BY address ORDER BY rn ROWS UNBOUNDED PRECEDING) AS s\n  FROM ev WHERE action IN ('stake', 'unstake')\n),\n\
@@ -240,7 +291,7 @@ st AS (\n  SELECT address, SUM(b * (next_t - t)) AS stake_seconds, {} AS staked_
     ));
     sel.push(format!(
         "{} AS stake_credit_days",
-        s.sat(&s.idiv("COALESCE(st.stake_seconds, 0)", &unit.to_string()))
+        s.sat_div("COALESCE(st.stake_seconds, 0)", unit)
     ));
     sel.push(format!(
         "{} AS staked_now",
@@ -248,10 +299,10 @@ st AS (\n  SELECT address, SUM(b * (next_t - t)) AS stake_seconds, {} AS staked_
     ));
     sel.push(format!(
         "{} AS avg_balance",
-        s.sat(&s.idiv(
+        s.sat_div(
             "GREATEST(0, COALESCE(inc.in_w, 0) + w.own_in_w - w.out_w)",
-            &win.to_string()
-        ))
+            win as u128
+        )
     ));
     let steps_sum: Vec<String> = STEPS
         .iter()
