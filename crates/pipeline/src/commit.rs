@@ -340,6 +340,7 @@ pub fn input_files(c: &Campaign) -> Vec<std::path::PathBuf> {
             .iter()
             .filter_map(|s| s.mapping.as_ref()?.block_times.clone()),
     );
+    v.extend(c.features.iter().cloned());
     v.extend(c.hubs.iter().cloned());
     v.extend(c.exclusions.iter().map(|x| x.file.clone()));
     // The sybil stage's appeals and model change who is flagged: bind them too.

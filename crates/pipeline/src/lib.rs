@@ -137,7 +137,7 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
 
     // 1. Ingest.
     let inputs = c.inputs();
-    if inputs.is_empty() {
+    if inputs.is_empty() && c.features.is_none() {
         return Err(RunError::Campaign(
             "inputs.events and inputs.sources are empty: nothing to score".into(),
         ));
@@ -195,7 +195,11 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     if let Some(b) = opts.batch_rows {
         iopts.batch_rows = b;
     }
-    let isum = fairdrop_ingest::ingest_inputs(&inputs, &ingest_dir, &iopts)?;
+    // With `inputs.features` the warehouse computed the features: there are no events.
+    let isum = match c.features {
+        Some(_) => fairdrop_ingest::IngestSummary::default(),
+        None => fairdrop_ingest::ingest_inputs(&inputs, &ingest_dir, &iopts)?,
+    };
     summary.rows_read = isum.rows_read;
     summary.rows_accepted = isum.accepted;
     summary.rows_quarantined = isum.quarantined;
@@ -244,7 +248,7 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
             (None, None)
         };
         let mut batch: Vec<(Box<str>, bool)> = Vec::with_capacity(4096);
-        let scored = fairdrop_policy::features::extract(&events, &c.feature_params(), &mut |f| {
+        let mut each = |f: fairdrop_policy::features::Features| {
             if !f.address.starts_with(prefix) {
                 other += 1;
                 if to_reader.is_some() {
@@ -280,11 +284,17 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
                 passed_gates,
                 cluster: None,
             });
-        });
+        };
+        let scored = match &c.features {
+            Some(p) => fairdrop_policy::features::read_csv(p, &mut each)
+                .map_err(|e| RunError::Campaign(format!("inputs.features: {e}"))),
+            None => fairdrop_policy::features::extract(&events, &c.feature_params(), &mut each)
+                .map_err(RunError::from),
+        };
         if let Some(tx) = to_reader {
             let _ = tx.send(std::mem::take(&mut batch));
         }
-        let finished = scored.map(|_| ()).map_err(RunError::from);
+        let finished = scored.map(|_| ());
         summary.wallets_scored = wallets.len() as u64;
         summary.wallets_other_kind = other;
         summary.passed_gates = wallets.iter().filter(|w| w.passed_gates).count() as u64;

@@ -417,3 +417,93 @@ fn mapped_export_gives_the_verdicts_of_the_canonical_file() {
             .unwrap();
     assert_eq!(summary["inputs"][0]["mapping"], "custom", "{summary}");
 }
+
+#[path = "../../policy/tests/common/mod.rs"]
+mod sql_common;
+
+/// Warehouse mode: `inputs.features` in place of events. The features the native run computed,
+/// and the ones local Spark computed from the emitted SQL (session time zone not UTC), each
+/// give the native run's wallets, allocations and roots (the sybil stage off: it reads events).
+#[test]
+fn features_from_a_warehouse_give_the_native_allocations_and_roots() {
+    use fairdrop_policy::features::{csv_header, csv_record, extract};
+    let d = tempfile::tempdir().unwrap();
+    let (w, text) = small_world(d.path());
+    let native_text = text.replace("[sybil]\nenabled = true", "[sybil]\nenabled = false");
+    assert_ne!(native_text, text);
+    std::fs::write(w.join("native.toml"), &native_text).unwrap();
+    let go = |name: &str| {
+        let c = Campaign::load(&w.join(name)).unwrap_or_else(|e| panic!("{e}"));
+        let out = d.path().join(name);
+        let s = run(
+            &c,
+            &RunOptions {
+                out: Some(out.clone()),
+                progress: false,
+                batch_rows: None,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        (s, out)
+    };
+    let (a, da) = go("native.toml");
+    assert!(a.eligible > 0);
+    let events = da.join("ingest/events.parquet");
+    let c = Campaign::load(&w.join("native.toml")).unwrap();
+    // The native features, as `fairdrop features --out` writes them.
+    let mut f = csv::Writer::from_path(w.join("features.csv")).unwrap();
+    f.write_record(csv_header()).unwrap();
+    extract(&events, &c.feature_params(), &mut |x| {
+        f.write_record(csv_record(&x)).unwrap()
+    })
+    .unwrap();
+    f.flush().unwrap();
+    // The warehouse's: the emitted Spark SQL on local Spark.
+    let sql = w.join("features-spark.sql");
+    std::fs::write(
+        &sql,
+        fairdrop_policy::sql::emit(
+            fairdrop_policy::sql::Dialect::Spark,
+            events.to_str().unwrap(),
+            &c.feature_params(),
+        ),
+    )
+    .unwrap();
+    sql_common::run_spark(&sql, &w.join("spark-features.csv"), "Europe/Berlin")
+        .unwrap_or_else(|e| panic!("Spark failed:\n{e}"));
+    let events_line = "events = [\"events.csv\"]";
+    for (name, file) in [
+        ("features.toml", "features.csv"),
+        ("spark.toml", "spark-features.csv"),
+    ] {
+        let t = native_text.replacen(events_line, &format!("features = \"{file}\""), 1);
+        assert_ne!(t, native_text);
+        std::fs::write(w.join(name), t).unwrap();
+        let (b, db) = go(name);
+        assert_eq!(
+            (b.wallets_scored, b.eligible, &b.roots),
+            (a.wallets_scored, a.eligible, &a.roots),
+            "{name}"
+        );
+        for f in ["wallets.csv", "allocations.csv"] {
+            assert!(
+                std::fs::read(da.join(f)).unwrap() == std::fs::read(db.join(f)).unwrap(),
+                "{name}: {f} differs from the native run's"
+            );
+        }
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(db.join("manifest.json")).unwrap()).unwrap();
+        assert!(
+            m["inputs"].get(file).is_some(),
+            "the manifest binds {file}: {m}"
+        );
+    }
+    // With the sybil stage on, a features input is refused by name.
+    let t = text.replacen(events_line, "features = \"features.csv\"", 1);
+    std::fs::write(w.join("bad.toml"), t).unwrap();
+    let e = Campaign::load(&w.join("bad.toml")).unwrap_err();
+    assert!(
+        e.key == "inputs.features" && e.msg.contains("[sybil] enabled = false"),
+        "{e}"
+    );
+}

@@ -160,6 +160,8 @@ struct RawInputs {
     hubs: Vec<String>,
     #[serde(default)]
     sources: Vec<RawSource>,
+    #[serde(default)]
+    features: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -411,6 +413,9 @@ pub struct Campaign {
     pub events: Vec<PathBuf>,
     /// `[[inputs.sources]]`: exports read through a column mapping, after `events`.
     pub sources: Vec<fairdrop_ingest::Input>,
+    /// `inputs.features`: per-wallet features computed in a warehouse (the emitted SQL's
+    /// result, `fairdrop features --out`'s columns): scored as they are, without events.
+    pub features: Option<PathBuf>,
     pub hubs: Vec<PathBuf>,
     pub exclusions: Vec<Exclusion>,
     pub gates: Vec<Gate>,
@@ -971,6 +976,28 @@ impl Campaign {
                 ),
             ));
         }
+        let features = match &raw.inputs.features {
+            Some(f) => {
+                let line = sp(f.span());
+                if !raw.inputs.events.is_empty() || !raw.inputs.sources.is_empty() {
+                    return Err(err(
+                        line,
+                        "inputs.features",
+                        "give either features (computed elsewhere) or events and sources, not both"
+                            .into(),
+                    ));
+                }
+                if raw.sybil.enabled {
+                    return Err(err(
+                        line,
+                        "inputs.features",
+                        "the sybil stage reads events, which a features input does not carry: set [sybil] enabled = false (graph edges from a warehouse are not an input yet)".into(),
+                    ));
+                }
+                Some(rel(f.get_ref()))
+            }
+            None => None,
+        };
         if raw.sybil.keep_percent > 100 {
             return Err(err(0, "sybil.keep_percent", "must be in 0..=100".into()));
         }
@@ -1108,6 +1135,7 @@ impl Campaign {
             window_start,
             events: raw.inputs.events.iter().map(|p| rel(p)).collect(),
             sources,
+            features,
             hubs: raw.inputs.hubs.iter().map(|p| rel(p)).collect(),
             exclusions,
             gates,

@@ -983,3 +983,121 @@ mod tests {
         }
     }
 }
+
+/// A features file that cannot be read as `fairdrop features --out` writes it.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {column}: {msg}")]
+pub struct FeaturesFileError {
+    pub file: std::path::PathBuf,
+    pub line: u64,
+    pub column: String,
+    pub msg: String,
+}
+
+/// Read per-wallet features computed elsewhere (a warehouse running
+/// [`crate::sql::emit`]'s query, or `fairdrop features --out`): CSV with the header of
+/// [`csv_header`], one wallet a row in strictly increasing address order, every value checked
+/// (integers, `true` / `false`, canonical addresses). Calls `emit` for each wallet, in order.
+pub fn read_csv(path: &Path, emit: &mut dyn FnMut(Features)) -> Result<u64, FeaturesFileError> {
+    let err = |line: u64, column: &str, msg: String| FeaturesFileError {
+        file: path.to_path_buf(),
+        line,
+        column: column.to_string(),
+        msg,
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .map_err(|e| err(0, "-", format!("cannot read: {e}")))?;
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| err(1, "-", e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let want = csv_header();
+    if header != want {
+        let at = want
+            .iter()
+            .zip(header.iter().chain(std::iter::repeat(&String::new())))
+            .position(|(a, b)| a != b)
+            .unwrap_or(want.len().min(header.len()));
+        return Err(err(
+            1,
+            want.get(at).map_or("-", |s| s.as_str()),
+            format!(
+                "the header must be `fairdrop features --list`'s columns in order ({} columns); column {} is {:?}",
+                want.len(),
+                at + 1,
+                header.get(at).map_or("missing", |s| s.as_str())
+            ),
+        ));
+    }
+    let canonical = |line: u64, col: &str, s: &str| -> Result<String, FeaturesFileError> {
+        let a = fairdrop_core::Address::parse(s)
+            .map_err(|e| err(line, col, format!("{s:?}: {e}")))?
+            .to_string();
+        if a != s {
+            return Err(err(
+                line,
+                col,
+                format!("{s:?} is not in canonical form ({a})"),
+            ));
+        }
+        Ok(a)
+    };
+    let bool_at = |i: usize| (ix::STEP_BASE..ix::STEP_BASE + 11).contains(&i);
+    let mut last: Option<String> = None;
+    let mut n = 0u64;
+    for rec in r.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            err(line, "-", e.to_string())
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let address = canonical(line, "address", &rec[0])?;
+        if last.as_deref().is_some_and(|l| l >= address.as_str()) {
+            return Err(err(
+                line,
+                "address",
+                format!("{address} is not after {} (rows must be in increasing address order, each wallet once)", last.unwrap()),
+            ));
+        }
+        let mut ints = [0i64; ix::N_INT];
+        for (i, v) in ints.iter_mut().enumerate() {
+            let (col, s) = (&want[i + 1], &rec[i + 1]);
+            *v = if bool_at(i) {
+                match s {
+                    "true" => 1,
+                    "false" => 0,
+                    _ => return Err(err(line, col, format!("{s:?} is not true or false"))),
+                }
+            } else {
+                s.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+                    err(
+                        line,
+                        col,
+                        format!("{s:?} is not a non-negative 64-bit integer"),
+                    )
+                })?
+            };
+        }
+        let opt_addr = |i: usize| -> Result<String, FeaturesFileError> {
+            match &rec[i] {
+                "" => Ok(String::new()),
+                s => canonical(line, &want[i], s),
+            }
+        };
+        let funder = opt_addr(ix::FUNDER + 1)?;
+        let sweep_target = opt_addr(ix::SWEEP_TARGET + 1)?;
+        emit(Features {
+            address: address.clone(),
+            ints,
+            funder,
+            sweep_target,
+        });
+        last = Some(address);
+        n += 1;
+    }
+    Ok(n)
+}

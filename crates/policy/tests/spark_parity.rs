@@ -5,9 +5,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{assert_same, native_csv, params, world_with};
+use common::{assert_same, native_csv, params, run_spark, world_with};
 use fairdrop_policy::sql::{emit, Dialect};
 
 /// Run the emitted query on local Spark in `tz`: its rows as CSV, or Spark's error.
@@ -19,41 +18,7 @@ fn spark(events: &Path, dir: &Path, tz: &str) -> Result<String, String> {
     )
     .unwrap();
     let out_csv = dir.join("spark.csv");
-    let script = format!(
-        r#"
-import csv, sys
-from pyspark.sql import SparkSession
-spark = (SparkSession.builder.master("local[2]").appName("fairdrop-parity")
-    .config("spark.sql.session.timeZone", {tz:?})
-    .config("spark.ui.enabled", "false")
-    .config("spark.sql.shuffle.partitions", "4")
-    .getOrCreate())
-spark.sparkContext.setLogLevel("ERROR")
-q = open({sql:?}).read().rstrip().rstrip(';')
-df = spark.sql(q)
-with open({out:?}, "w", newline="") as f:
-    w = csv.writer(f, lineterminator="\n")
-    w.writerow(df.columns)
-    for r in df.toLocalIterator():
-        w.writerow(["" if v is None else ("true" if v is True else "false" if v is False else v) for v in r])
-spark.stop()
-"#,
-        sql = sql_path.to_str().unwrap(),
-        out = out_csv.to_str().unwrap(),
-    );
-    let run = Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .expect("python3 must be installed");
-    let err = String::from_utf8_lossy(&run.stderr).to_string();
-    assert!(
-        !err.contains("No module named 'pyspark'"),
-        "pyspark is missing: install it with `pip install pyspark`, as scripts/test does"
-    );
-    if !run.status.success() {
-        return Err(err);
-    }
+    run_spark(&sql_path, &out_csv, tz)?;
     Ok(std::fs::read_to_string(&out_csv).unwrap())
 }
 
@@ -77,4 +42,46 @@ fn spark_sql_equals_native_features_in_a_non_utc_session() {
         "{}",
         &e[e.len().saturating_sub(3000)..]
     );
+}
+
+/// A features file from elsewhere is checked as it is read: header, order, every value.
+#[test]
+fn features_files_are_checked_with_line_and_column() {
+    use fairdrop_policy::features::{csv_header, read_csv};
+    let dir = tempfile::tempdir().unwrap();
+    let events = common::world(dir.path());
+    let good = native_csv(&events, &params());
+    let path = dir.path().join("f.csv");
+    let read = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        let mut n = 0;
+        read_csv(&path, &mut |_| n += 1).map(|_| n)
+    };
+    let wallets = good.lines().count() - 1;
+    assert_eq!(read(&good).unwrap(), wallets);
+    let lines: Vec<&str> = good.lines().collect();
+    // Two rows swapped: not in address order.
+    let mut swapped = lines.clone();
+    swapped.swap(2, 3);
+    let e = read(&(swapped.join("\n") + "\n")).unwrap_err();
+    assert_eq!((e.line, e.column.as_str()), (4, "address"), "{e}");
+    // A boolean that is not true/false, a negative count.
+    let step_col = csv_header()
+        .iter()
+        .position(|h| h == "step_greenlist")
+        .unwrap();
+    let mut bad: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let mut cells: Vec<&str> = lines[5].split(',').collect();
+    cells[step_col] = "1";
+    bad[5] = cells.join(",");
+    let e = read(&(bad.join("\n") + "\n")).unwrap_err();
+    assert_eq!((e.line, e.column.as_str()), (6, "step_greenlist"), "{e}");
+    let mut cells: Vec<&str> = lines[5].split(',').collect();
+    cells[1] = "-5";
+    bad[5] = cells.join(",");
+    let e = read(&(bad.join("\n") + "\n")).unwrap_err();
+    assert_eq!((e.line, e.column.as_str()), (6, "first_seen"), "{e}");
+    // A header of other columns.
+    let e = read(&good.replacen("tx_count", "txs", 1)).unwrap_err();
+    assert_eq!((e.line, e.column.as_str()), (1, "tx_count"), "{e}");
 }

@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::process::Command;
 
 use fairdrop_core::Address;
 use fairdrop_policy::features::{csv_header, csv_record, extract, FeatureParams};
@@ -186,4 +187,46 @@ pub fn assert_same(native: &str, other: &str, engine: &str) {
         checked += a.len();
     }
     assert!(checked > 1000, "compared {checked} values");
+}
+
+/// Run the Spark SQL in `sql_path` on local Spark (PyPI `pyspark`) with session time zone `tz`,
+/// writing its rows to `out_csv` with a header, as `fairdrop features --out` writes them; or
+/// Spark's error.
+pub fn run_spark(sql_path: &Path, out_csv: &Path, tz: &str) -> Result<(), String> {
+    let script = format!(
+        r#"
+import csv, sys
+from pyspark.sql import SparkSession
+spark = (SparkSession.builder.master("local[2]").appName("fairdrop-parity")
+    .config("spark.sql.session.timeZone", {tz:?})
+    .config("spark.ui.enabled", "false")
+    .config("spark.sql.shuffle.partitions", "4")
+    .getOrCreate())
+spark.sparkContext.setLogLevel("ERROR")
+q = open({sql:?}).read().rstrip().rstrip(';')
+df = spark.sql(q)
+with open({out:?}, "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(df.columns)
+    for r in df.toLocalIterator():
+        w.writerow(["" if v is None else ("true" if v is True else "false" if v is False else v) for v in r])
+spark.stop()
+"#,
+        sql = sql_path.to_str().unwrap(),
+        out = out_csv.to_str().unwrap(),
+    );
+    let run = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python3 must be installed");
+    let err = String::from_utf8_lossy(&run.stderr).to_string();
+    assert!(
+        !err.contains("No module named 'pyspark'"),
+        "pyspark is missing: install it with `pip install pyspark`, as scripts/test does"
+    );
+    if !run.status.success() {
+        return Err(err);
+    }
+    Ok(())
 }
