@@ -302,6 +302,26 @@ fn sybil_model_inside_the_run() {
     assert!(!out.exists(), "no output folder from a refused run");
 }
 
+/// Run the campaign file `world/name` into `out_root/name`: its summary and folder.
+fn run_named(
+    world: &Path,
+    name: &str,
+    out_root: &Path,
+) -> (fairdrop_pipeline::RunSummary, std::path::PathBuf) {
+    let c = Campaign::load(&world.join(name)).unwrap_or_else(|e| panic!("{e}"));
+    let out = out_root.join(name);
+    let s = run(
+        &c,
+        &RunOptions {
+            out: Some(out.clone()),
+            progress: false,
+            batch_rows: None,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    (s, out)
+}
+
 /// Days since 1970-01-01 → (year, month, day) (H. Hinnant's `civil_from_days`).
 fn civil(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -380,20 +400,7 @@ fn mapped_export_gives_the_verdicts_of_the_canonical_file() {
         1,
     );
     std::fs::write(w.join("mapped.toml"), mapped).unwrap();
-    let go = |name: &str| {
-        let c = Campaign::load(&w.join(name)).unwrap();
-        let out = d.path().join(name);
-        let s = run(
-            &c,
-            &RunOptions {
-                out: Some(out.clone()),
-                progress: false,
-                batch_rows: None,
-            },
-        )
-        .unwrap();
-        (s, out)
-    };
+    let go = |name: &str| run_named(&w, name, d.path());
     let (a, da) = go("canonical.toml");
     let (b, db) = go("mapped.toml");
     assert_eq!(
@@ -432,20 +439,7 @@ fn features_from_a_warehouse_give_the_native_allocations_and_roots() {
     let native_text = text.replace("[sybil]\nenabled = true", "[sybil]\nenabled = false");
     assert_ne!(native_text, text);
     std::fs::write(w.join("native.toml"), &native_text).unwrap();
-    let go = |name: &str| {
-        let c = Campaign::load(&w.join(name)).unwrap_or_else(|e| panic!("{e}"));
-        let out = d.path().join(name);
-        let s = run(
-            &c,
-            &RunOptions {
-                out: Some(out.clone()),
-                progress: false,
-                batch_rows: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        (s, out)
-    };
+    let go = |name: &str| run_named(&w, name, d.path());
     let (a, da) = go("native.toml");
     assert!(a.eligible > 0);
     let events = da.join("ingest/events.parquet");

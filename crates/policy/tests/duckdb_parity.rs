@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{assert_same, native_csv, params, world, world_with};
 use fairdrop_policy::features::{extract_pinned, Pass1};
@@ -24,19 +23,7 @@ fn duckdb(events: &Path, dir: &Path) -> Result<String, String> {
         sql_path.to_str().unwrap(),
         out_csv.to_str().unwrap()
     );
-    let run = Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .expect("python3 must be installed");
-    let err = String::from_utf8_lossy(&run.stderr).to_string();
-    assert!(
-        !err.contains("No module named 'duckdb'"),
-        "DuckDB is missing: install it with `pip install duckdb`, as scripts/test does"
-    );
-    if !run.status.success() {
-        return Err(err);
-    }
+    common::python(&script, "duckdb")?;
     Ok(std::fs::read_to_string(&out_csv).unwrap())
 }
 

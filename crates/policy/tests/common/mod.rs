@@ -215,15 +215,21 @@ spark.stop()
         sql = sql_path.to_str().unwrap(),
         out = out_csv.to_str().unwrap(),
     );
+    python(&script, "pyspark")
+}
+
+/// Run a Python script that needs `package` (installed by `scripts/test`): Ok, or its stderr.
+/// A missing package fails the test loudly rather than reading as the engine's error.
+pub fn python(script: &str, package: &str) -> Result<(), String> {
     let run = Command::new("python3")
         .arg("-c")
-        .arg(&script)
+        .arg(script)
         .output()
         .expect("python3 must be installed");
     let err = String::from_utf8_lossy(&run.stderr).to_string();
     assert!(
-        !err.contains("No module named 'pyspark'"),
-        "pyspark is missing: install it with `pip install pyspark`, as scripts/test does"
+        !err.contains(&format!("No module named '{package}'")),
+        "{package} is missing: install it with `pip install {package}`, as scripts/test does"
     );
     if !run.status.success() {
         return Err(err);
