@@ -43,10 +43,13 @@ pub fn run(a: Args) -> Result<()> {
 
 pub fn print_summary(c: &Campaign, s: &fairdrop_pipeline::RunSummary, secs: f64) {
     println!("campaign   {} ({})", c.name, c.id);
-    println!(
-        "events     {} read, {} accepted, {} quarantined",
-        s.rows_read, s.rows_accepted, s.rows_quarantined
-    );
+    match &c.features {
+        Some(f) => println!("features   {} (computed elsewhere; no events)", f.display()),
+        None => println!(
+            "events     {} read, {} accepted, {} quarantined",
+            s.rows_read, s.rows_accepted, s.rows_quarantined
+        ),
+    }
     println!(
         "wallets    {} scored, {} passed the gates",
         s.wallets_scored, s.passed_gates
