@@ -195,7 +195,7 @@ pub const PRESETS: [(&str, &str); 9] = [
     ),
     (
         "cryo.native_transfers",
-        "cryo `native_transfers` Parquet (times from `block_times`, cryo `blocks`)",
+        "cryo `native_transfers` Parquet (times from `block_times`, cryo `blocks`; block rewards skipped)",
     ),
     (
         "quests",
@@ -298,7 +298,8 @@ const EVM_PRESETS: [EvmPreset; 7] = [
             "value_binary",
             "=ETH",
         ],
-        None,
+        // Block and uncle rewards: cryo writes them from 20 zero bytes, with no transaction.
+        Some(("from_address", "0x0000000000000000000000000000000000000000")),
         false,
     ),
 ];

@@ -3,6 +3,12 @@
 //! Parquet (polars' large string and binary columns, LZ4_RAW compression, cryo's file names).
 //! What comes out is the canonical table; failed transactions are skipped and counted, bad
 //! values quarantined with file, line and rule.
+//!
+//! The cryo files have the default columns, names and types of cryo's dataset structs
+//! (`crates/freeze/src/datasets/{transactions,erc20_transfers,native_transfers,blocks}.rs` at
+//! paradigmxyz/cryo 559b654, Jan 2025; U256 values as `value_binary`, `value_string`,
+//! `value_f64`). No cryo binary could be run here: it needs an RPC node. Dune and BigQuery
+//! layouts follow their documentation.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -418,14 +424,6 @@ fn cryo_erc20_transfers_with_block_times() {
                 Arc::new(UInt32Array::from(vec![19_375_000, 19_375_001, 19_375_002])),
             ),
             (
-                "block_hash",
-                large_bin(vec![
-                    Some(vec![1; 32]),
-                    Some(vec![2; 32]),
-                    Some(vec![3; 32]),
-                ]),
-            ),
-            (
                 "transaction_index",
                 Arc::new(UInt32Array::from(vec![0, 0, 0])),
             ),
@@ -477,6 +475,129 @@ fn cryo_erc20_transfers_with_block_times() {
     );
     assert_eq!(s.quarantined, 1, "{q}");
     assert!(q.contains(",rg0:2,timestamp."), "{q}");
+}
+
+/// cryo `native_transfers` (its columns as cryo's `NativeTransfers` struct declares them:
+/// `transaction_index` and `transaction_hash` nullable, `transfer_index` per block): a reward
+/// row (from 20 zero bytes, no transaction) is skipped, the others read with block times.
+#[test]
+fn cryo_native_transfers_with_block_times() {
+    let d = tempfile::tempdir().unwrap();
+    let blocks = d.path().join("ethereum__blocks__19375000_to_19375999.csv");
+    std::fs::write(&blocks, format!("block_number,timestamp\n19375000,{T}\n")).unwrap();
+    let f = d
+        .path()
+        .join("ethereum__native_transfers__19375000_to_19375999.parquet");
+    write_cryo(
+        &f,
+        vec![
+            (
+                "block_number",
+                Arc::new(UInt32Array::from(vec![19_375_000; 3])),
+            ),
+            ("block_hash", large_bin(vec![Some(vec![1; 32]); 3])),
+            (
+                "transaction_index",
+                Arc::new(UInt32Array::from(vec![Some(0), Some(1), None])),
+            ),
+            ("transfer_index", Arc::new(UInt32Array::from(vec![0, 1, 2]))),
+            (
+                "transaction_hash",
+                large_bin(vec![Some(bin(H1)), Some(bin(H2)), None]),
+            ),
+            (
+                "from_address",
+                large_bin(vec![Some(bin(A)), Some(bin(A)), Some(vec![0; 20])]),
+            ),
+            ("to_address", large_bin(vec![Some(bin(B)); 3])),
+            (
+                "value_binary",
+                large_bin(vec![
+                    Some(u256(5)),
+                    Some(u256(6)),
+                    Some(u256(2_000_000_000_000_000_000)),
+                ]),
+            ),
+            (
+                "value_string",
+                large_str(vec!["5", "6", "2000000000000000000"]),
+            ),
+            (
+                "value_f64",
+                Arc::new(Float64Array::from(vec![5.0, 6.0, 2e18])),
+            ),
+            ("chain_id", Arc::new(UInt64Array::from(vec![1; 3]))),
+        ],
+    );
+    let mut sp = spec("cryo.native_transfers");
+    sp.block_times = Some(blocks);
+    let (s, rows, _) = run(&f, sp, &d.path().join("o"));
+    // Sorted by tx_id: H2's hash sorts before H1's.
+    let want = [
+        row(
+            T,
+            &format!("{H2}:1"),
+            A,
+            "transfer",
+            Some(B),
+            Some("6"),
+            "ETH",
+        ),
+        row(
+            T,
+            &format!("{H1}:0"),
+            A,
+            "transfer",
+            Some(B),
+            Some("5"),
+            "ETH",
+        ),
+    ];
+    assert_eq!(rows, want);
+    assert_eq!(s.skipped, 1, "the block reward");
+}
+
+/// The `quests` and `list` presets on their plain layouts, names changed with `columns`.
+#[test]
+fn quest_and_list_presets() {
+    let d = tempfile::tempdir().unwrap();
+    let aleo = "aleo1wvgwnqvy46qq0zemj0k6sfp3zv0mp77rw97khvwuhac05yuwscxqmfyhwf";
+    let q = d.path().join("quests.csv");
+    std::fs::write(&q, format!("timestamp,address,quest\n2024-03-05 20:50:59,{aleo},join-discord\n{},{aleo},follow-x\n", T + 60)).unwrap();
+    let (_, rows, _) = run(&q, spec("quests"), &d.path().join("q"));
+    let got: Vec<(i64, &str, Option<&str>, &str)> = rows
+        .iter()
+        .map(|r| (r.0, r.1.as_str(), r.2.as_deref(), r.4.as_str()))
+        .collect();
+    let tx = |q: &str| format!("{q}:{aleo}");
+    assert_eq!(
+        got,
+        [
+            (T, "offchain", Some(tx("join-discord").as_str()), "quest"),
+            (T + 60, "offchain", Some(tx("follow-x").as_str()), "quest"),
+        ]
+    );
+    let l = d.path().join("greenlist.jsonl");
+    std::fs::write(
+        &l,
+        format!("{{\"added\": \"2024-03-05\", \"wallet\": \"{aleo}\"}}\n"),
+    )
+    .unwrap();
+    let mut sp = spec("list");
+    sp.columns = [
+        ("timestamp", "added"),
+        ("address", "wallet"),
+        ("action", "=greenlist"),
+        ("chain", "=aleo"),
+    ]
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .into();
+    let (s, rows, _) = run(&l, sp, &d.path().join("l"));
+    assert_eq!(s.accepted, 1);
+    assert_eq!(
+        (rows[0].0, rows[0].4.as_str()),
+        (1_709_596_800, "greenlist")
+    );
 }
 
 /// A generic mapping for an off-chain list (a faucet log): source columns renamed, constants
