@@ -86,11 +86,74 @@ fn mix(mut h: u64) -> u64 {
     h
 }
 
-fn token(bucket: i64, action: SymbolId, program: Option<SymbolId>, amount: u32) -> u64 {
+fn token(bucket: i64, action: u64, program: u64, amount: u32) -> u64 {
     let mut h = mix(bucket as u64 ^ 0x9e37_79b9_7f4a_7c15);
-    h = mix(h ^ action as u64);
-    h = mix(h ^ program.map(|p| p as u64 + 1).unwrap_or(0));
+    h = mix(h ^ action);
+    h = mix(h ^ program);
     mix(h ^ amount as u64)
+}
+
+/// What the behaviour signals know of a symbol: a hash of its name (the shingles' part) and
+/// its rank among the names (the tie-break of a wallet's first row), so that verdicts depend
+/// on the names, not on the order they were interned in: a run from events and one from a
+/// warehouse's tables intern them in different orders. Ids the table does not name (rows
+/// built by hand) are keyed by the id.
+#[derive(Clone, Debug, Default)]
+pub struct SymbolKeys {
+    key: Vec<u64>,
+    rank: Vec<u32>,
+}
+
+impl SymbolKeys {
+    pub fn of(symbols: &Symbols) -> SymbolKeys {
+        let n = symbols.len() as u32;
+        let key = (0..n)
+            .map(|s| {
+                // FNV-1a over the name, then mixed.
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                for &b in symbols.name(s).as_bytes() {
+                    h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+                }
+                mix(h)
+            })
+            .collect();
+        let mut by_name: Vec<u32> = (0..n).collect();
+        by_name.sort_by(|&a, &b| symbols.name(a).cmp(symbols.name(b)));
+        let mut rank = vec![0u32; n as usize];
+        for (r, &s) in by_name.iter().enumerate() {
+            rank[s as usize] = r as u32;
+        }
+        SymbolKeys { key, rank }
+    }
+
+    fn key(&self, s: SymbolId) -> u64 {
+        match self.key.get(s as usize) {
+            Some(&k) => k,
+            None => mix(s as u64 ^ 0x6a09_e667_f3bc_c909),
+        }
+    }
+
+    /// A program's part of a shingle (0 for none).
+    fn program_key(&self, p: Option<SymbolId>) -> u64 {
+        p.map_or(0, |p| self.key(p))
+    }
+
+    fn rank(&self, s: SymbolId) -> u64 {
+        match self.rank.get(s as usize) {
+            Some(&r) => r as u64,
+            None => 1 << 32 | s as u64,
+        }
+    }
+
+    /// The order of a wallet's rows for its first row: time, then the names of action and
+    /// program (no program last), then the amount bucket.
+    fn row_key(&self, r: &Row) -> (i64, u64, u64, u32) {
+        let program = match r.program() {
+            Some(p) => self.rank(p),
+            None => u64::MAX,
+        };
+        (r.timestamp, self.rank(r.action), program, r.amount)
+    }
 }
 
 /// A compact activity row for the signals that need no exact amount (24 bytes instead of an
@@ -233,18 +296,31 @@ unsafe fn minhash_avx512(shingles: &[u64], xs: &[u64], ms: &[u64], sig: &mut [u6
 }
 
 /// Lockstep groups (MinHash/LSH over time-bucketed (action, program, amount) shingles).
+/// Symbols are keyed by id ([`SymbolKeys::default`]); the detector keys them by name.
 pub fn lockstep_groups(activity: &[Activity], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
     lockstep_groups_sorted(&sorted_rows(activity), cfg)
 }
 
 /// [`lockstep_groups`] over rows from [`sorted_rows`].
 pub fn lockstep_groups_sorted(sorted: &[Row], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
-    lockstep_groups_runs(&runs(sorted).collect::<Vec<_>>(), cfg)
+    lockstep_groups_runs(
+        &runs(sorted).collect::<Vec<_>>(),
+        cfg,
+        &SymbolKeys::default(),
+    )
 }
 
 /// [`lockstep_groups`] over each wallet's rows (one slice per wallet, in wallet order; the
-/// rows of a slice in any order), e.g. from [`wallet_runs`].
-pub fn lockstep_groups_runs(runs: &[&[Row]], cfg: &BehaviourConfig) -> Vec<Vec<WalletId>> {
+/// rows of a slice in any order), e.g. from [`wallet_runs`], with symbols keyed by `keys`.
+///
+/// The groups depend on the rows' content only, not on wallet or symbol ids: the buckets'
+/// members are visited in the order of their signatures (equal signatures are
+/// interchangeable), not of their ids.
+pub fn lockstep_groups_runs(
+    runs: &[&[Row]],
+    cfg: &BehaviourConfig,
+    keys: &SymbolKeys,
+) -> Vec<Vec<WalletId>> {
     let window = cfg.lockstep_window.max(1);
     let k = (cfg.lsh_bands * cfg.lsh_rows).clamp(1, 1024);
     let rows = cfg.lsh_rows.max(1);
@@ -285,8 +361,9 @@ pub fn lockstep_groups_runs(runs: &[&[Row]], cfg: &BehaviourConfig) -> Vec<Vec<W
                         // boundary meet.
                         let b0 = a.timestamp.div_euclid(window);
                         let b1 = (a.timestamp + window / 2).div_euclid(window);
-                        shingles.push(token(b0 * 2, a.action, a.program(), a.amount));
-                        shingles.push(token(b1 * 2 + 1, a.action, a.program(), a.amount));
+                        let (act, prog) = (keys.key(a.action), keys.program_key(a.program()));
+                        shingles.push(token(b0 * 2, act, prog, a.amount));
+                        shingles.push(token(b1 * 2 + 1, act, prog, a.amount));
                     }
                     // A minimum over the multiset is the minimum over the set: only the
                     // neighbours' repeats are dropped, no sort is needed.
@@ -296,8 +373,19 @@ pub fn lockstep_groups_runs(runs: &[&[Row]], cfg: &BehaviourConfig) -> Vec<Vec<W
             });
         }
     });
+    // Members in the order of their signatures' hashes, so that which pairs a bucket
+    // compares does not depend on wallet ids.
+    let sig_of = |i: usize| &sigs[i * k..(i + 1) * k];
+    let mut order: Vec<(u64, WalletId, usize)> = (0..members.len())
+        .map(|i| {
+            let h = sig_of(i).iter().fold(0x2545_f491u64, |h, &x| mix(h ^ x));
+            (h, members[i], i)
+        })
+        .collect();
+    order.sort_unstable();
+    let members: Vec<WalletId> = order.iter().map(|o| o.1).collect();
     let n = members.len();
-    let sig = |i: usize| &sigs[i * k..(i + 1) * k];
+    let sig = |i: usize| sig_of(order[i].2);
     let similar = |i: usize, j: usize| {
         let same = sig(i).iter().zip(sig(j)).filter(|(a, b)| a == b).count();
         same as f64 / k as f64 >= cfg.lockstep_min_jaccard
@@ -363,6 +451,7 @@ pub fn same_amount_bridge_groups(
 }
 
 /// Wallets whose first activity (same action and program) falls in the same window.
+/// Symbols are keyed by id, as in [`lockstep_groups`].
 pub fn sync_first_activity_groups(
     activity: &[Activity],
     cfg: &BehaviourConfig,
@@ -375,20 +464,29 @@ pub fn sync_first_activity_groups_sorted(
     sorted: &[Row],
     cfg: &BehaviourConfig,
 ) -> Vec<Vec<WalletId>> {
-    sync_first_activity_groups_runs(&runs(sorted).collect::<Vec<_>>(), cfg)
+    sync_first_activity_groups_runs(
+        &runs(sorted).collect::<Vec<_>>(),
+        cfg,
+        &SymbolKeys::default(),
+    )
 }
 
-/// [`sync_first_activity_groups`] over each wallet's rows (as [`lockstep_groups_runs`]).
+/// [`sync_first_activity_groups`] over each wallet's rows (as [`lockstep_groups_runs`]); a
+/// wallet's first row is its least by [`SymbolKeys`]' order (time, then names).
 pub fn sync_first_activity_groups_runs(
     runs: &[&[Row]],
     cfg: &BehaviourConfig,
+    keys: &SymbolKeys,
 ) -> Vec<Vec<WalletId>> {
     let window = cfg.first_activity_window.max(1);
     let mut keyed: Vec<FirstKey> = runs
         .iter()
         .map(|r| {
-            // The wallet's least row: its first in `sorted_rows` order.
-            let a = *r.iter().min().expect("runs are not empty");
+            // The wallet's least row: by time, then by names.
+            let a = *r
+                .iter()
+                .min_by_key(|r| keys.row_key(r))
+                .expect("runs are not empty");
             (
                 (a.action, a.program(), a.timestamp.div_euclid(window)),
                 a.wallet,
@@ -497,16 +595,68 @@ mod runs_tests {
 
             let runs = wallet_runs(&grouped, |_| true).expect("grouped rows are contiguous");
             let c = cfg();
-            prop_assert_eq!(lockstep_groups_runs(&runs, &c), lockstep_groups_sorted(&sorted, &c));
+            let ids = SymbolKeys::default();
+            prop_assert_eq!(lockstep_groups_runs(&runs, &c, &ids), lockstep_groups_sorted(&sorted, &c));
             prop_assert_eq!(
-                sync_first_activity_groups_runs(&runs, &c),
+                sync_first_activity_groups_runs(&runs, &c, &ids),
                 sync_first_activity_groups_sorted(&sorted, &c)
             );
             // Keeping a subset of wallets equals dropping the others' rows first.
             let odd = |w: WalletId| w % 2 == 1;
             let kept: Vec<Row> = sorted.iter().copied().filter(|r| odd(r.wallet)).collect();
             let runs = wallet_runs(&grouped, odd).unwrap();
-            prop_assert_eq!(lockstep_groups_runs(&runs, &c), lockstep_groups_sorted(&kept, &c));
+            prop_assert_eq!(lockstep_groups_runs(&runs, &c, &ids), lockstep_groups_sorted(&kept, &c));
+        }
+    }
+
+    proptest! {
+        // Differences under the old id order showed within a few hundred cases.
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Relabelling wallets and symbols (another interning order of the same rows) gives
+        /// the same groups, once symbols are keyed by name.
+        #[test]
+        fn groups_do_not_depend_on_ids(
+            rows in proptest::collection::vec((0u32..14, 0i64..2400, 0u32..3, 0u32..2), 1..200),
+            wperm in Just((0u32..14).collect::<Vec<u32>>()).prop_shuffle(),
+            sperm in Just(vec![0u32, 1, 2]).prop_shuffle(),
+        ) {
+            let names = ["bridge_in", "swap", "quest"];
+            let mut sa = Symbols::default();
+            for n in names { sa.intern(n); }
+            let mut sb = Symbols::default();
+            for &i in &sperm { sb.intern(names[i as usize]); }
+            let (ka, kb) = (SymbolKeys::of(&sa), SymbolKeys::of(&sb));
+            let to_b = |s: u32| sb.get(names[s as usize]).unwrap();
+            let a: Vec<Row> = rows.iter().map(|&(wallet, timestamp, action, amount)| Row {
+                wallet, timestamp, action, program: u32::MAX, amount,
+            }).collect();
+            let b: Vec<Row> = a.iter().map(|r| Row {
+                wallet: wperm[r.wallet as usize], action: to_b(r.action), ..*r
+            }).collect();
+            let (mut a, mut b) = (a, b);
+            a.sort_unstable();
+            b.sort_unstable();
+            let c = BehaviourConfig { lockstep_min_jaccard: 0.3, ..cfg() };
+            let back = |g: Vec<Vec<WalletId>>| -> Vec<Vec<WalletId>> {
+                let mut g: Vec<Vec<WalletId>> = g.into_iter().map(|m| {
+                    let mut m: Vec<WalletId> = m.into_iter()
+                        .map(|w| wperm.iter().position(|&x| x == w).unwrap() as WalletId)
+                        .collect();
+                    m.sort_unstable();
+                    m
+                }).collect();
+                g.sort();
+                g
+            };
+            let (ra, rb) = (runs(&a).collect::<Vec<_>>(), runs(&b).collect::<Vec<_>>());
+            prop_assert_eq!(
+                lockstep_groups_runs(&ra, &c, &ka),
+                back(lockstep_groups_runs(&rb, &c, &kb))
+            );
+            prop_assert_eq!(
+                sync_first_activity_groups_runs(&ra, &c, &ka),
+                back(sync_first_activity_groups_runs(&rb, &c, &kb))
+            );
         }
     }
 

@@ -452,8 +452,10 @@ fn behaviour_groups(
             behaviour::wallet_runs(&sorted, |_| true).expect("sorted rows are contiguous")
         }
     };
-    let lockstep = behaviour::lockstep_groups_runs(&runs, b);
-    let first = behaviour::sync_first_activity_groups_runs(&runs, b);
+    // Symbols by name: the groups do not depend on the order names were interned in.
+    let keys = behaviour::SymbolKeys::of(&input.symbols);
+    let lockstep = behaviour::lockstep_groups_runs(&runs, b, &keys);
+    let first = behaviour::sync_first_activity_groups_runs(&runs, b, &keys);
     drop(runs);
     let is_bridge: Vec<bool> = (0..input.symbols.len() as u32)
         .map(|s| b.bridge_actions.iter().any(|x| x == input.symbols.name(s)))
@@ -533,6 +535,9 @@ fn detect_with(
         ..Stats::default()
     };
     let valid = |w: WalletId| (w as usize) < n;
+    // Ties are broken by address, never by wallet id: ids follow the order the input was
+    // read in, and the verdicts must not.
+    let addr = |w: WalletId| *input.wallets.address(w);
 
     // 1. Hubs: lists plus degree outliers; the allow list overrides both.
     let mut blocked: Vec<bool> = (0..n).map(|i| listed[i] && !allow[i]).collect();
@@ -841,7 +846,9 @@ fn detect_with(
                     *count.entry(f).or_default() += 1;
                 }
             }
-            let best = count.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)));
+            let best = count
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(addr(*b.0).cmp(&addr(*a.0))));
             if let Some((&f, &c)) = best {
                 if c >= 2 && c as f64 >= cfg.star_share * gr.members.len() as f64 {
                     for &w in &gr.members {
@@ -860,7 +867,6 @@ fn detect_with(
             .or_default()
             .push(gi);
     }
-    let addr = |w: WalletId| *input.wallets.address(w);
     let cleared_addr: std::collections::BTreeSet<Address> =
         appeals.addresses.iter().copied().collect();
     let cleared_ids: std::collections::BTreeSet<&str> =
@@ -902,7 +908,7 @@ fn detect_with(
             }
             *slot = count
                 .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .max_by(|a, b| a.1.cmp(b.1).then(addr(*b.0).cmp(&addr(*a.0))))
                 .map(|(&f, &c)| (f, c));
         }
         let score = 1.0 - signals.iter().map(|s| 1.0 - s.weight()).product::<f64>();

@@ -75,6 +75,11 @@ impl Symbols {
         id
     }
 
+    /// Id of `s` if it was interned.
+    pub fn get(&self, s: &str) -> Option<SymbolId> {
+        self.map.get(s).copied()
+    }
+
     pub fn name(&self, id: SymbolId) -> &str {
         self.names.get(id as usize).map(|s| &**s).unwrap_or("")
     }
