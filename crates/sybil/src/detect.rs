@@ -544,7 +544,22 @@ fn detect_with(
     // The full transfer graph, when automatic hub detection needs it; the graph without hubs
     // is then cut from it in place rather than built a second time.
     let mut full_graph: Option<Graph> = None;
-    if cfg.auto_hub_min_degree > 0 {
+    if let (Some(r), true) = (&input.roles, cfg.auto_hub_min_degree > 0) {
+        let mut degree = r.degree.clone();
+        degree.resize(n, 0);
+        degree.truncate(n);
+        let auto = crate::graph::hubs_from_degrees(
+            &degree,
+            cfg.auto_hub_min_degree,
+            cfg.auto_hub_factor,
+        );
+        for i in 0..n {
+            if auto[i] && !allow[i] && !blocked[i] {
+                blocked[i] = true;
+                stats.auto_hubs += 1;
+            }
+        }
+    } else if cfg.auto_hub_min_degree > 0 {
         let full = Graph::from_edges(
             n,
             input

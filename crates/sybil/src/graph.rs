@@ -262,7 +262,25 @@ impl Graph {
 /// (`>=`), never for the funder (`<`): the row index need not be kept, and an entry is 16
 /// bytes, not 32 (the funder table is read at random, once per transfer: at 1M wallets two
 /// 54 MB tables became two of 27 MB).
+///
+/// With [`SybilInput::roles`] given, those (padded to every wallet).
 pub fn funder_and_sweep(input: &SybilInput) -> (Vec<Option<WalletId>>, Vec<Option<WalletId>>) {
+    match &input.roles {
+        Some(r) => {
+            let n = input.n_wallets();
+            let pad = |v: &[Option<WalletId>]| {
+                let mut v = v.to_vec();
+                v.resize(n.max(v.len()), None);
+                v.truncate(n);
+                v
+            };
+            (pad(&r.funder), pad(&r.sweep))
+        }
+        None => transfer_roles(input),
+    }
+}
+
+fn transfer_roles(input: &SybilInput) -> (Vec<Option<WalletId>>, Vec<Option<WalletId>>) {
     let n = input.n_wallets();
     let mut funder: Vec<Option<(i64, WalletId)>> = vec![None; n];
     let mut sweep: Vec<Option<(i64, WalletId)>> = vec![None; n];
@@ -295,11 +313,13 @@ pub fn funder_and_sweep(input: &SybilInput) -> (Vec<Option<WalletId>>, Vec<Optio
 /// least `factor` times the median degree of wallets with any edge (robust to graph size).
 /// Returns a flag per wallet.
 pub fn detect_hubs(g: &Graph, min_degree: usize, factor: f64) -> Vec<bool> {
-    let n = g.n();
-    let mut degs: Vec<usize> = (0..n as u32)
-        .map(|u| g.degree(u))
-        .filter(|&d| d > 0)
-        .collect();
+    let degrees: Vec<u32> = (0..g.n() as u32).map(|u| g.degree(u) as u32).collect();
+    hubs_from_degrees(&degrees, min_degree, factor)
+}
+
+/// [`detect_hubs`] from each wallet's number of distinct counterparties.
+pub fn hubs_from_degrees(degrees: &[u32], min_degree: usize, factor: f64) -> Vec<bool> {
+    let mut degs: Vec<u32> = degrees.iter().copied().filter(|&d| d > 0).collect();
     degs.sort_unstable();
     let median = if degs.is_empty() {
         0
@@ -307,9 +327,42 @@ pub fn detect_hubs(g: &Graph, min_degree: usize, factor: f64) -> Vec<bool> {
         degs[degs.len() / 2]
     };
     let cut = (min_degree as f64).max(factor * median as f64);
-    (0..n as u32)
-        .map(|u| g.degree(u) as f64 >= cut && g.degree(u) > 0)
+    degrees
+        .iter()
+        .map(|&d| d as f64 >= cut && d > 0)
         .collect()
+}
+
+/// What the role rules read of the transfers, per wallet: its funder and sweep target
+/// ([`funder_and_sweep`]) and its number of distinct counterparties (self transfers aside,
+/// zero amounts included: the automatic hub rule's degree). A warehouse computes the same
+/// table (`sybil-wallets`), which then stands in for the transfers ([`SybilInput::roles`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roles {
+    pub funder: Vec<Option<WalletId>>,
+    pub sweep: Vec<Option<WalletId>>,
+    pub degree: Vec<u32>,
+}
+
+impl Roles {
+    /// The roles the input's transfers give (ignoring any `roles` it already has).
+    pub fn of_transfers(input: &SybilInput) -> Roles {
+        let n = input.n_wallets();
+        let (funder, sweep) = transfer_roles(input);
+        let g = Graph::from_edges(
+            n,
+            input
+                .transfers
+                .iter()
+                .filter(|t| (t.from as usize) < n && (t.to as usize) < n)
+                .map(|t| (t.from, t.to, 1.0)),
+        );
+        Roles {
+            funder,
+            sweep,
+            degree: (0..n as u32).map(|u| g.degree(u) as u32).collect(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -224,6 +224,11 @@ pub struct SybilInput {
     /// Counterparties of actions that move no value between wallets of the table (e.g. the
     /// EVM wallet a bridge or a Sepolia faucet claim names): (wallet, counterparty).
     pub links: Vec<(WalletId, WalletId)>,
+    /// Funders, sweep targets and degrees computed elsewhere (a warehouse's `sybil-wallets`
+    /// table), indexed by wallet id: when given, the role rules and the automatic hub rule
+    /// read these instead of `transfers` (which then stay empty). The transfer-graph rules
+    /// of [`crate::detect::Config::default`] still need the transfers themselves.
+    pub roles: Option<crate::graph::Roles>,
 }
 
 impl SybilInput {

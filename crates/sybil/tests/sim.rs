@@ -100,3 +100,32 @@ fn verdicts_do_not_depend_on_interning_order() {
     assert!(ra.clusters.len() > 5, "{} clusters", ra.clusters.len());
     assert_eq!(clusters_csv(&ra, &a.wallets), clusters_csv(&rb, &b.wallets));
 }
+
+/// The role rules read only each wallet's funder, sweep target and degree: given those
+/// ([`Roles`], what a warehouse's `sybil-wallets` table holds) in place of the transfers, the
+/// detector flags the same wallets.
+#[test]
+fn roles_stand_in_for_the_transfers() {
+    use fairdrop_sybil::graph::Roles;
+    let dir = tempfile::tempdir().expect("tempdir");
+    simulate(&SimConfig::new(4_000, 7), dir.path()).expect("simulate");
+    let mut world = simworld::load(dir.path(), None);
+    world.input.candidates = simworld::all_wallets(&world);
+    let cfg = Config {
+        // Low enough that the degree rule marks hubs in this small world.
+        auto_hub_min_degree: 40,
+        ..Config::for_events(5)
+    };
+    let full = detect(&world.input, &cfg, &Appeals::default());
+    let mut bare = world.input.clone();
+    bare.roles = Some(Roles::of_transfers(&world.input));
+    bare.transfers.clear();
+    let from_roles = detect(&bare, &cfg, &Appeals::default());
+    assert!(full.stats.auto_hubs > 0, "{:?}", full.stats);
+    assert_eq!(full.stats.auto_hubs, from_roles.stats.auto_hubs);
+    assert!(full.clusters.len() > 5, "{} clusters", full.clusters.len());
+    assert_eq!(
+        clusters_csv(&full, &world.input.wallets),
+        clusters_csv(&from_roles, &bare.wallets)
+    );
+}
