@@ -341,6 +341,9 @@ pub fn input_files(c: &Campaign) -> Vec<std::path::PathBuf> {
             .filter_map(|s| s.mapping.as_ref()?.block_times.clone()),
     );
     v.extend(c.features.iter().cloned());
+    if let Some(t) = &c.sybil_tables {
+        v.extend(crate::warehouse::table_paths(t));
+    }
     v.extend(c.hubs.iter().cloned());
     v.extend(c.exclusions.iter().map(|x| x.file.clone()));
     // The sybil stage's appeals and model change who is flagged: bind them too.

@@ -20,6 +20,7 @@ pub mod commit;
 pub mod report;
 pub mod sybil;
 pub mod wallets;
+pub mod warehouse;
 pub mod world;
 
 use std::path::{Path, PathBuf};
@@ -236,7 +237,9 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     // again (about 170 MB at 1M wallets, twice over).
     let mut wallets: Vec<WalletState> = Vec::with_capacity(addresses.min(1 << 27));
     let read = std::thread::scope(|scope| -> Result<Option<sybil::Read>, RunError> {
-        let (to_reader, reader) = if c.sybil.enabled {
+        // From a warehouse's tables (beside its features) the sybil stage reads them after
+        // scoring instead.
+        let (to_reader, reader) = if c.sybil.enabled && c.sybil_tables.is_none() {
             let (tx, rx) = std::sync::mpsc::sync_channel(256);
             let events = &events;
             let h = std::thread::Builder::new()
@@ -313,8 +316,28 @@ pub fn run(c: &Campaign, opts: &RunOptions) -> Result<RunSummary, RunError> {
     })?;
 
     // 3b. Sybil detection and the campaign's action on flagged clusters.
+    let (read, read_from) = match &c.sybil_tables {
+        Some(t) if c.sybil.enabled => {
+            let mut passed: Vec<&str> = wallets
+                .iter()
+                .filter(|w| w.passed_gates)
+                .map(|w| &*w.score.address)
+                .collect();
+            passed.sort_unstable();
+            let input = warehouse::read_tables(c, &warehouse::table_paths(t), &passed)?;
+            (Some(sybil::Read::from_input(input)), t.clone())
+        }
+        _ => (read, events.clone()),
+    };
     if let Some(read) = read {
-        let s = sybil::run(c, &events, read, model.as_ref(), &mut wallets, dir.path())?;
+        let s = sybil::run(
+            c,
+            &read_from,
+            read,
+            model.as_ref(),
+            &mut wallets,
+            dir.path(),
+        )?;
         summary.sybil_flagged = s.flagged;
         summary.sybil_clusters = s.clusters;
     }

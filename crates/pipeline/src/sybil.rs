@@ -31,6 +31,16 @@ pub struct Read {
     cache: AddrCache,
 }
 
+impl Read {
+    /// A detector input built elsewhere ([`crate::warehouse::read_tables`]).
+    pub fn from_input(input: SybilInput) -> Read {
+        Read {
+            input,
+            cache: AddrCache::with_capacity(0),
+        }
+    }
+}
+
 /// Address text → wallet id, prefetchable (addresses are under 64 bytes; a longer text is
 /// not cached and is parsed each time).
 type AddrCache = fairdrop_core::hash::InlineMap;

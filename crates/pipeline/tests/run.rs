@@ -501,3 +501,84 @@ fn features_from_a_warehouse_give_the_native_allocations_and_roots() {
         "{e}"
     );
 }
+
+/// Warehouse mode with the sybil stage on: `inputs.features` and `inputs.sybil_tables` in
+/// place of events. Computed natively, and by local Spark from the emitted SQL (session time
+/// zone not UTC), they give the native run's wallets, clusters, allocations and roots.
+#[test]
+fn sybil_tables_from_a_warehouse_give_the_native_run() {
+    use fairdrop_pipeline::warehouse::{sql_params, table_paths, write_tables};
+    use fairdrop_policy::features::{csv_header, csv_record, extract};
+    use fairdrop_policy::sql::{emit, emit_sybil, Dialect};
+    let d = tempfile::tempdir().unwrap();
+    let (w, text) = small_world(d.path());
+    assert!(text.contains("[sybil]\nenabled = true"));
+    // Small clusters count, so that this small world flags enough wallets to compare.
+    let text = text.replacen("min_cluster_size = 8", "min_cluster_size = 3", 1);
+    assert!(text.contains("min_cluster_size = 3"));
+    std::fs::write(w.join("native.toml"), &text).unwrap();
+    let (a, da) = run_named(&w, "native.toml", d.path());
+    assert!(a.sybil_flagged > 10, "the world has farms: {}", a.sybil_flagged);
+    let events = da.join("ingest/events.parquet");
+    let c = Campaign::load(&w.join("native.toml")).unwrap();
+
+    // Natively: `fairdrop features --out` and the sybil tables.
+    let native = w.join("native-tables");
+    std::fs::create_dir_all(&native).unwrap();
+    let mut f = csv::Writer::from_path(native.join("features.csv")).unwrap();
+    f.write_record(csv_header()).unwrap();
+    extract(&events, &c.feature_params(), &mut |x| {
+        f.write_record(csv_record(&x)).unwrap()
+    })
+    .unwrap();
+    f.flush().unwrap();
+    write_tables(&sql_params(&c), &events, &native).unwrap();
+
+    // On Spark: every emitted query.
+    let spark = w.join("spark-tables");
+    std::fs::create_dir_all(&spark).unwrap();
+    let ev = events.to_str().unwrap();
+    let mut queries = vec![(
+        "features".to_string(),
+        emit(Dialect::Spark, ev, &c.feature_params()),
+    )];
+    for (name, q) in emit_sybil(Dialect::Spark, ev, &sql_params(&c)) {
+        queries.push((name.to_string(), q));
+    }
+    for (name, q) in queries {
+        let sql = spark.join(format!("{name}.sql"));
+        std::fs::write(&sql, q).unwrap();
+        sql_common::run_spark(&sql, &spark.join(format!("{name}.csv")), "Asia/Kolkata")
+            .unwrap_or_else(|e| panic!("Spark {name} failed:\n{e}"));
+    }
+
+    let events_line = "events = [\"events.csv\"]";
+    for dir in ["native-tables", "spark-tables"] {
+        let t = text.replacen(
+            events_line,
+            &format!("features = \"{dir}/features.csv\"\nsybil_tables = \"{dir}\""),
+            1,
+        );
+        assert_ne!(t, text);
+        let name = format!("{dir}.toml");
+        std::fs::write(w.join(&name), t).unwrap();
+        let (b, db) = run_named(&w, &name, d.path());
+        assert_eq!(
+            (b.wallets_scored, b.eligible, b.sybil_flagged, &b.roots),
+            (a.wallets_scored, a.eligible, a.sybil_flagged, &a.roots),
+            "{dir}"
+        );
+        for f in ["wallets.csv", "clusters.csv", "allocations.csv"] {
+            assert!(
+                std::fs::read(da.join(f)).unwrap() == std::fs::read(db.join(f)).unwrap(),
+                "{dir}: {f} differs from the native run's"
+            );
+        }
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(db.join("manifest.json")).unwrap()).unwrap();
+        for p in table_paths(Path::new(dir)) {
+            let key = p.to_str().unwrap();
+            assert!(m["inputs"].get(key).is_some(), "the manifest binds {key}: {}", m["inputs"]);
+        }
+    }
+}

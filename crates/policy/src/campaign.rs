@@ -162,6 +162,8 @@ struct RawInputs {
     sources: Vec<RawSource>,
     #[serde(default)]
     features: Option<Spanned<String>>,
+    #[serde(default)]
+    sybil_tables: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -416,6 +418,10 @@ pub struct Campaign {
     /// `inputs.features`: per-wallet features computed in a warehouse (the emitted SQL's
     /// result, `fairdrop features --out`'s columns): scored as they are, without events.
     pub features: Option<PathBuf>,
+    /// `inputs.sybil_tables`: a folder with the sybil stage's tables computed in a warehouse
+    /// (`sybil-wallets.csv`, `sybil-activity.csv`, `sybil-bridges.csv`: the emitted SQL's
+    /// results), read beside `features` in place of events.
+    pub sybil_tables: Option<PathBuf>,
     pub hubs: Vec<PathBuf>,
     pub exclusions: Vec<Exclusion>,
     pub gates: Vec<Gate>,
@@ -987,14 +993,35 @@ impl Campaign {
                             .into(),
                     ));
                 }
-                if raw.sybil.enabled {
+                if raw.sybil.enabled && raw.inputs.sybil_tables.is_none() {
                     return Err(err(
                         line,
                         "inputs.features",
-                        "the sybil stage reads events, which a features input does not carry: set [sybil] enabled = false (graph edges from a warehouse are not an input yet)".into(),
+                        "the sybil stage reads events, which a features input does not carry: give the warehouse's sybil tables too (sybil_tables = \"folder\", docs/warehouse.md) or set [sybil] enabled = false".into(),
                     ));
                 }
                 Some(rel(f.get_ref()))
+            }
+            None => None,
+        };
+        let sybil_tables = match &raw.inputs.sybil_tables {
+            Some(t) => {
+                let line = sp(t.span());
+                if raw.inputs.features.is_none() {
+                    return Err(err(
+                        line,
+                        "inputs.sybil_tables",
+                        "the sybil tables stand in for events beside a features input: give features = \"features.csv\" too, or events and no sybil tables".into(),
+                    ));
+                }
+                if raw.sybil.model.is_some() {
+                    return Err(err(
+                        line,
+                        "inputs.sybil_tables",
+                        "the learned sybil model reads every transfer, which the sybil tables do not carry: remove [sybil] model, or run from events".into(),
+                    ));
+                }
+                Some(rel(t.get_ref()))
             }
             None => None,
         };
@@ -1136,6 +1163,7 @@ impl Campaign {
             events: raw.inputs.events.iter().map(|p| rel(p)).collect(),
             sources,
             features,
+            sybil_tables,
             hubs: raw.inputs.hubs.iter().map(|p| rel(p)).collect(),
             exclusions,
             gates,

@@ -152,6 +152,61 @@ impl Sp {
             Dialect::BigQuery => format!("ARRAY_AGG({val} ORDER BY {by} LIMIT 1)[OFFSET(0)]"),
         }
     }
+    /// `val` of the row last in `order` (expressions without NULLs).
+    fn last_by(&self, val: &str, order: &[&str]) -> String {
+        match self.d {
+            Dialect::DuckDb | Dialect::BigQuery => {
+                let by: Vec<String> = order.iter().map(|o| format!("{o} DESC")).collect();
+                let by = by.join(", ");
+                match self.d {
+                    Dialect::DuckDb => format!("(array_agg({val} ORDER BY {by}))[1]"),
+                    _ => format!("ARRAY_AGG({val} ORDER BY {by} LIMIT 1)[OFFSET(0)]"),
+                }
+            }
+            Dialect::Spark => {
+                let fields: Vec<String> = order
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| format!("'k{i}', {o}"))
+                    .collect();
+                format!("max_by({val}, named_struct({}))", fields.join(", "))
+            }
+        }
+    }
+    /// The table `pow2(k, p)`: `p = 2^k` exactly, for `k` in 0..=126 (every power below
+    /// 10^38, the widest amount the queries take), as a CTE.
+    fn pow2(&self) -> String {
+        let rows: Vec<String> = (0..=126u32)
+            .map(|k| match self.d {
+                Dialect::BigQuery => format!("STRUCT({k} AS k, '{}' AS p)", 1u128 << k),
+                _ => format!("({k}, CAST('{}' AS {}))", 1u128 << k, self.big()),
+            })
+            .collect();
+        match self.d {
+            Dialect::DuckDb => format!(
+                "pow2 AS (\n  SELECT * FROM (VALUES {}) AS t(k, p)\n)",
+                rows.join(", ")
+            ),
+            Dialect::Spark => format!(
+                "pow2 AS (\n  SELECT * FROM VALUES {} AS t(k, p)\n)",
+                rows.join(", ")
+            ),
+            Dialect::BigQuery => format!(
+                "pow2 AS (\n  SELECT k, CAST(p AS BIGNUMERIC) AS p FROM UNNEST([{}])\n)",
+                rows.join(", ")
+            ),
+        }
+    }
+    /// `floor(log2(x))` of a positive wide integer from its double, within one of the exact
+    /// value (corrected against `pow2`), clamped to 0..=126; NULL for no amount.
+    fn k0(&self, x: &str) -> String {
+        let log2 = match self.d {
+            Dialect::BigQuery => format!("LOG(CAST({x} AS FLOAT64), 2)"),
+            Dialect::Spark => format!("log2(CAST({x} AS DOUBLE))"),
+            Dialect::DuckDb => format!("log2(CAST({x} AS DOUBLE))"),
+        };
+        format!("CASE WHEN {x} > 0 THEN LEAST(126, GREATEST(0, CAST(FLOOR({log2}) AS INT))) END")
+    }
     fn last_by_if(&self, val: &str, key: &str, cond: &str) -> String {
         match self.d {
             Dialect::DuckDb => format!("max_by({val}, {key}) FILTER (WHERE {cond})"),
@@ -328,4 +383,111 @@ st AS (\n  SELECT address, SUM(b * (next_t - t)) AS stake_seconds, {} AS staked_
         sel.join(",\n  ")
     ));
     out
+}
+
+/// What the sybil stage's tables depend on besides the events: the campaign's window, the
+/// lockstep signal's time bucket and the actions counted as bridging (the detector's
+/// `Config::for_events` settings, passed in by the pipeline).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SybilSqlParams {
+    pub window_start: i64,
+    pub snapshot: i64,
+    pub lockstep_window: i64,
+    pub bridge_actions: Vec<String>,
+}
+
+/// The names of the sybil stage's tables, in the order [`emit_sybil`] gives them; a run reads
+/// them from `<name>.csv` (columns in `docs/warehouse.md`).
+pub const SYBIL_TABLES: [&str; 3] = ["sybil-wallets", "sybil-activity", "sybil-bridges"];
+
+/// The sybil stage's inputs as three queries over the canonical table, in the order of
+/// [`SYBIL_TABLES`]:
+///
+/// - `sybil-wallets` (`address,funder,sweep,degree`): for every wallet of a transfer in the
+///   window, its funder (first sender of a non-zero amount; ties on time to the lower
+///   address, as the address-sorted events order them), its sweep target (last recipient;
+///   ties to the last row of the events' order) and its number of distinct counterparties.
+/// - `sybil-activity` (`address,timestamp,action,program,amount_bucket,row_count`): each
+///   wallet's rows reduced to one per lockstep shingle (the two time buckets, action,
+///   program, amount bucket), with its earliest time and its number of rows.
+/// - `sybil-bridges` (`address,timestamp,action,program,amount`): the rows of the bridge
+///   actions with an amount, exact.
+pub fn emit_sybil(d: Dialect, events: &str, p: &SybilSqlParams) -> Vec<(&'static str, String)> {
+    let s = Sp { d };
+    let ts = s.q("timestamp");
+    let src = s.source(events);
+    let fits = s
+        .amount_fits()
+        .map(|c| format!("\n    AND {c}"))
+        .unwrap_or_default();
+    let window = format!("{ts} BETWEEN {} AND {}", p.window_start, p.snapshot);
+    let head = |name: &str| {
+        format!(
+            "-- fairdrop sybil inputs v1: {name} ({d:?}); window [{}, {}], lockstep window {} s, bridge actions {}\n",
+            p.window_start,
+            p.snapshot,
+            p.lockstep_window,
+            p.bridge_actions.join(" ")
+        )
+    };
+    let big = s.big();
+
+    let mut wallets = head(SYBIL_TABLES[0]);
+    let sweep_order = [
+        ts.as_str(),
+        "chain",
+        "tx_id IS NOT NULL",
+        "COALESCE(tx_id, '')",
+        "counterparty",
+    ];
+    wallets.push_str(&format!(
+        "WITH t AS (\n  SELECT address, counterparty, {ts}, chain, tx_id, amount\n  FROM {src}\n  WHERE {window} AND action = 'transfer' AND counterparty IS NOT NULL AND counterparty <> address{fits}\n),\n\
+v AS (\n  SELECT * FROM t WHERE amount IS NULL OR CAST(amount AS {big}) <> 0\n),\n\
+fund AS (\n  SELECT counterparty AS address, {} AS funder FROM v GROUP BY counterparty\n),\n\
+swp AS (\n  SELECT address, {} AS sweep FROM v GROUP BY address\n),\n\
+deg AS (\n  SELECT address, {} AS degree FROM (\n    SELECT address, counterparty AS other FROM t\n    UNION ALL SELECT counterparty AS address, address AS other FROM t\n  ) e GROUP BY address\n)\n\
+SELECT deg.address AS address, COALESCE(fund.funder, '') AS funder, COALESCE(swp.sweep, '') AS sweep, deg.degree AS degree\n\
+FROM deg\nLEFT JOIN fund ON fund.address = deg.address\nLEFT JOIN swp ON swp.address = deg.address\nORDER BY deg.address;\n",
+        s.first_by("address", &[&ts, "address"]),
+        s.last_by("counterparty", &sweep_order),
+        s.count_distinct("other"),
+    ));
+
+    let mut activity = head(SYBIL_TABLES[1]);
+    let w = p.lockstep_window.max(1);
+    let x = format!("CAST(amount AS {big})");
+    activity.push_str(&format!(
+        "WITH {},\n\
+ev AS (\n  SELECT address, {ts} AS ts, action, program, {x} AS x,\n    {} AS k0\n  FROM {src}\n  WHERE {window}{fits}\n),\n\
+e AS (\n  SELECT ev.*, ev.k0 - CASE WHEN ev.x < pa.p THEN 1 ELSE 0 END + CASE WHEN pb.p IS NOT NULL AND ev.x >= pb.p THEN 1 ELSE 0 END AS e\n  FROM ev\n  LEFT JOIN pow2 pa ON pa.k = ev.k0\n  LEFT JOIN pow2 pb ON pb.k = ev.k0 + 1\n),\n\
+b AS (\n  SELECT e.address, e.ts, e.action, e.program,\n    {} AS b0, {} AS b1,\n    CASE WHEN e.x IS NULL THEN 0 WHEN e.x = 0 THEN 1\n      WHEN e.e < 2 THEN (e.e + 1) * 4 + CAST(e.x AS INT) + 2\n      ELSE (e.e + 1) * 4 + CAST({} AS INT) - 4 + 2 END AS amount_bucket\n  FROM e\n  LEFT JOIN pow2 pc ON pc.k = e.e - 2\n)\n\
+SELECT address, MIN(ts) AS {ts}, action, program, amount_bucket, COUNT(*) AS row_count\n\
+FROM b\nGROUP BY address, b0, b1, action, program, amount_bucket\n\
+ORDER BY address, {ts}, action, program IS NOT NULL, program, amount_bucket;\n",
+        s.pow2(),
+        s.k0("x"),
+        s.idiv("e.ts", &w.to_string()),
+        s.idiv(&format!("e.ts + {}", w / 2), &w.to_string()),
+        s.idiv("e.x", "pc.p"),
+    ));
+
+    let mut bridges = head(SYBIL_TABLES[2]);
+    let actions: Vec<String> = p
+        .bridge_actions
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "''")))
+        .collect();
+    let in_list = if actions.is_empty() {
+        "FALSE".to_string()
+    } else {
+        format!("action IN ({})", actions.join(", "))
+    };
+    bridges.push_str(&format!(
+        "SELECT address, {ts}, action, program, amount\nFROM {src}\nWHERE {window} AND {in_list} AND amount IS NOT NULL{fits}\n\
+ORDER BY address, {ts}, action, program IS NOT NULL, program, CAST(amount AS {big});\n"
+    ));
+    SYBIL_TABLES
+        .into_iter()
+        .zip([wallets, activity, bridges])
+        .collect()
 }

@@ -548,11 +548,8 @@ fn detect_with(
         let mut degree = r.degree.clone();
         degree.resize(n, 0);
         degree.truncate(n);
-        let auto = crate::graph::hubs_from_degrees(
-            &degree,
-            cfg.auto_hub_min_degree,
-            cfg.auto_hub_factor,
-        );
+        let auto =
+            crate::graph::hubs_from_degrees(&degree, cfg.auto_hub_min_degree, cfg.auto_hub_factor);
         for i in 0..n {
             if auto[i] && !allow[i] && !blocked[i] {
                 blocked[i] = true;

@@ -327,10 +327,7 @@ pub fn hubs_from_degrees(degrees: &[u32], min_degree: usize, factor: f64) -> Vec
         degs[degs.len() / 2]
     };
     let cut = (min_degree as f64).max(factor * median as f64);
-    degrees
-        .iter()
-        .map(|&d| d as f64 >= cut && d > 0)
-        .collect()
+    degrees.iter().map(|&d| d as f64 >= cut && d > 0).collect()
 }
 
 /// What the role rules read of the transfers, per wallet: its funder and sweep target
