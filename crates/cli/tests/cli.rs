@@ -1225,3 +1225,117 @@ fn import_aleo_with_the_campaigns_programs() {
     );
     assert!(!tmp.path().join("o4").exists());
 }
+
+/// Warehouse mode from the command line: the queries written to a folder, the sybil tables
+/// computed natively, a run from features and tables giving the demo's allocations; a bad
+/// table value stops the run with exit 2 naming file, line and column.
+#[test]
+fn warehouse_mode_sql_dir_tables_and_a_run_from_them() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("dist");
+    let demo = bin()
+        .args(["demo", "--wallets", "800", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let world = out.join("world");
+    let events = out.join("run/ingest/events.parquet");
+    let campaign = world.join("campaign.toml");
+    let sql = bin()
+        .args(["features", "--emit-sql", "duckdb", "--campaign"])
+        .arg(&campaign)
+        .arg("--events")
+        .arg(&events)
+        .arg("--sql-dir")
+        .arg(world.join("sql"))
+        .output()
+        .unwrap();
+    assert!(
+        sql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sql.stderr)
+    );
+    for q in [
+        "features",
+        "sybil-wallets",
+        "sybil-activity",
+        "sybil-bridges",
+    ] {
+        let text = std::fs::read_to_string(world.join(format!("sql/{q}.sql"))).unwrap();
+        assert!(text.starts_with("-- fairdrop"), "{q}: {text}");
+    }
+    let tables = bin()
+        .args(["features", "--campaign"])
+        .arg(&campaign)
+        .arg("--events")
+        .arg(&events)
+        .arg("--out")
+        .arg(world.join("wh/features.csv"))
+        .arg("--sybil-tables")
+        .arg(world.join("wh"))
+        .output()
+        .unwrap();
+    assert!(
+        tables.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tables.stderr)
+    );
+    let text = std::fs::read_to_string(&campaign).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("events = "))
+        .expect("the demo campaign names its events")
+        .to_string();
+    let wh = text.replacen(
+        &line,
+        "features = \"wh/features.csv\"\nsybil_tables = \"wh\"",
+        1,
+    );
+    std::fs::write(world.join("wh.toml"), wh).unwrap();
+    let run = |to: &str| {
+        bin()
+            .args(["run", "--quiet", "--campaign"])
+            .arg(world.join("wh.toml"))
+            .arg("--out")
+            .arg(d.path().join(to))
+            .output()
+            .unwrap()
+    };
+    let ok = run("a");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    for f in ["allocations.csv", "clusters.csv"] {
+        assert!(
+            std::fs::read(out.join("run").join(f)).unwrap()
+                == std::fs::read(d.path().join("a").join(f)).unwrap(),
+            "{f} differs from the demo run's"
+        );
+    }
+    // A timestamp that is not a number, on line 3 of the activity table.
+    let p = world.join("wh/sybil-activity.csv");
+    let t = std::fs::read_to_string(&p).unwrap();
+    let mut lines: Vec<String> = t.lines().map(String::from).collect();
+    let mut f: Vec<String> = lines[2].split(',').map(String::from).collect();
+    f[1] = "soon".into();
+    lines[2] = f.join(",");
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    let bad = run("b");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("sybil-activity.csv:3: timestamp") && err.contains("\"soon\""),
+        "{err}"
+    );
+    assert!(
+        !d.path().join("b/allocations.csv").exists(),
+        "nothing half-written"
+    );
+}

@@ -518,7 +518,11 @@ fn sybil_tables_from_a_warehouse_give_the_native_run() {
     assert!(text.contains("min_cluster_size = 3"));
     std::fs::write(w.join("native.toml"), &text).unwrap();
     let (a, da) = run_named(&w, "native.toml", d.path());
-    assert!(a.sybil_flagged > 10, "the world has farms: {}", a.sybil_flagged);
+    assert!(
+        a.sybil_flagged > 10,
+        "the world has farms: {}",
+        a.sybil_flagged
+    );
     let events = da.join("ingest/events.parquet");
     let c = Campaign::load(&w.join("native.toml")).unwrap();
 
@@ -578,7 +582,11 @@ fn sybil_tables_from_a_warehouse_give_the_native_run() {
             serde_json::from_slice(&std::fs::read(db.join("manifest.json")).unwrap()).unwrap();
         for p in table_paths(Path::new(dir)) {
             let key = p.to_str().unwrap();
-            assert!(m["inputs"].get(key).is_some(), "the manifest binds {key}: {}", m["inputs"]);
+            assert!(
+                m["inputs"].get(key).is_some(),
+                "the manifest binds {key}: {}",
+                m["inputs"]
+            );
         }
     }
 }
