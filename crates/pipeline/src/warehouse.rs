@@ -24,7 +24,7 @@ use fairdrop_policy::sql::{SybilSqlParams, SYBIL_TABLES};
 use fairdrop_sybil::behaviour::amount_bucket;
 use fairdrop_sybil::detect::Config;
 use fairdrop_sybil::graph::Roles;
-use fairdrop_sybil::input::{Activity, FxMap, SybilInput};
+use fairdrop_sybil::input::{Activity, FxMap, SybilInput, Symbols};
 use fairdrop_table::EventReader;
 
 use crate::RunError;
@@ -93,8 +93,9 @@ impl Out {
     }
 }
 
-/// One wallet's shingles: (b0, b1, action, program, amount bucket) → (earliest time, rows).
-type Shingles<'a> = FxMap<(i64, i64, Box<str>, Option<Box<str>>, u32), (i64, u64)>;
+/// One wallet's shingles: (b0, b1, action, program or `u32::MAX`, amount bucket), names as
+/// [`Symbols`] ids → (earliest time, rows).
+type Shingles = FxMap<(i64, i64, u32, u32, u32), (i64, u64)>;
 
 /// Compute the three tables natively from `events` (address-sorted, as ingest writes them)
 /// into `dir`, as the emitted SQL computes them with the same settings ([`sql_params`]): rows
@@ -120,21 +121,29 @@ pub fn write_tables(p: &SybilSqlParams, events: &Path, dir: &Path) -> Result<[u6
     let mut current: Option<Box<str>> = None;
     let mut shingles: Shingles = FxMap::default();
     let mut bridge_rows: Vec<(i64, Box<str>, Option<Box<str>>, u128, Box<str>)> = Vec::new();
+    let mut names = Symbols::default();
     let mut flush = |addr: &str,
+                     names: &Symbols,
                      shingles: &mut Shingles,
                      bridge_rows: &mut Vec<(i64, Box<str>, Option<Box<str>>, u128, Box<str>)>,
                      counts: &mut [u64; 3]|
      -> Result<(), RunError> {
+        let name = |s: u32| (s != u32::MAX).then(|| names.name(s));
         let mut rows: Vec<_> = shingles.drain().collect();
         rows.sort_by(|a, b| {
-            (a.1 .0, &a.0 .2, &a.0 .3, a.0 .4).cmp(&(b.1 .0, &b.0 .2, &b.0 .3, b.0 .4))
+            (a.1 .0, name(a.0 .2), name(a.0 .3), a.0 .4).cmp(&(
+                b.1 .0,
+                name(b.0 .2),
+                name(b.0 .3),
+                b.0 .4,
+            ))
         });
         for ((_, _, action, program, bucket), (ts, n)) in rows {
             activity.row([
                 addr,
                 &ts.to_string(),
-                &action,
-                program.as_deref().unwrap_or(""),
+                names.name(action),
+                name(program).unwrap_or(""),
                 &bucket.to_string(),
                 &n.to_string(),
             ])?;
@@ -163,7 +172,7 @@ pub fn write_tables(p: &SybilSqlParams, events: &Path, dir: &Path) -> Result<[u6
             }
             if current.as_deref() != Some(r.address) {
                 if let Some(a) = current.take() {
-                    flush(&a, &mut shingles, &mut bridge_rows, &mut counts)?;
+                    flush(&a, &names, &mut shingles, &mut bridge_rows, &mut counts)?;
                 }
                 current = Some(r.address.into());
             }
@@ -178,8 +187,8 @@ pub fn write_tables(p: &SybilSqlParams, events: &Path, dir: &Path) -> Result<[u6
             let key = (
                 ts.div_euclid(w),
                 (ts + w / 2).div_euclid(w),
-                r.action.into(),
-                r.program.map(Box::from),
+                names.intern(r.action),
+                r.program.map_or(u32::MAX, |p| names.intern(p)),
                 amount_bucket(amount),
             );
             let e = shingles.entry(key).or_insert((ts, 0));
@@ -204,7 +213,7 @@ pub fn write_tables(p: &SybilSqlParams, events: &Path, dir: &Path) -> Result<[u6
         }
     }
     if let Some(a) = current.take() {
-        flush(&a, &mut shingles, &mut bridge_rows, &mut counts)?;
+        flush(&a, &names, &mut shingles, &mut bridge_rows, &mut counts)?;
     }
     drop(flush);
     let roles = Roles::of_transfers(&input);
@@ -285,7 +294,7 @@ impl Rows {
             line: 1,
         })
     }
-    /// The next row, its address checked (canonical, in order); false at the end.
+    /// The next row, its address in order (checked by [`resolve`]); false at the end.
     fn next(&mut self) -> Result<bool, RunError> {
         let more = self.r.read_record(&mut self.rec).map_err(|e| {
             let line = e.position().map_or(self.line + 1, |p| p.line());
@@ -295,7 +304,11 @@ impl Rows {
             return Ok(false);
         }
         self.line = self.rec.position().map_or(self.line + 1, |p| p.line());
-        let a = self.address(0, "address")?;
+        // Most rows repeat the previous row's wallet.
+        if !self.strict && !self.last.is_empty() && self.field(0) == self.last {
+            return Ok(true);
+        }
+        let a = self.field(0).to_string();
         let ord = self.last.as_str().cmp(a.as_str());
         if !self.last.is_empty()
             && (ord == std::cmp::Ordering::Greater
@@ -323,22 +336,6 @@ impl Rows {
     fn field(&self, i: usize) -> &str {
         self.rec.get(i).unwrap_or("")
     }
-    fn address(&self, i: usize, column: &str) -> Result<String, RunError> {
-        let s = self.field(i);
-        let a = Address::parse(s)
-            .map_err(|e| self.bad(column, format!("{s:?}: {e}")))?
-            .to_string();
-        if a != s {
-            return Err(self.bad(column, format!("{s:?} is not in canonical form ({a})")));
-        }
-        Ok(a)
-    }
-    fn optional_address(&self, i: usize, column: &str) -> Result<Option<String>, RunError> {
-        match self.field(i) {
-            "" => Ok(None),
-            _ => self.address(i, column).map(Some),
-        }
-    }
     fn int<T: std::str::FromStr>(&self, i: usize, column: &str, what: &str) -> Result<T, RunError> {
         let s = self.field(i);
         s.parse::<T>()
@@ -349,6 +346,43 @@ impl Rows {
             "" => Err(self.bad(column, "is empty")),
             s => Ok(s),
         }
+    }
+}
+
+/// The wallet id of column `i`'s address, checked (strictly: on the curve for Aleo, canonical
+/// form) once per distinct text.
+fn resolve(
+    input: &mut SybilInput,
+    ids: &mut FxMap<Box<str>, u32>,
+    r: &Rows,
+    i: usize,
+    column: &str,
+) -> Result<u32, RunError> {
+    let s = r.field(i);
+    if let Some(&id) = ids.get(s) {
+        return Ok(id);
+    }
+    let a = Address::parse(s).map_err(|e| r.bad(column, format!("{s:?}: {e}")))?;
+    let text = a.to_string();
+    if text != s {
+        return Err(r.bad(column, format!("{s:?} is not in canonical form ({text})")));
+    }
+    let id = input.wallet(a);
+    ids.insert(s.into(), id);
+    Ok(id)
+}
+
+/// [`resolve`] for a column that may be empty.
+fn optional(
+    input: &mut SybilInput,
+    ids: &mut FxMap<Box<str>, u32>,
+    r: &Rows,
+    i: usize,
+    column: &str,
+) -> Result<Option<u32>, RunError> {
+    match r.field(i) {
+        "" => Ok(None),
+        _ => resolve(input, ids, r, i, column).map(Some),
     }
 }
 
@@ -364,9 +398,7 @@ pub fn read_tables(
 ) -> Result<SybilInput, RunError> {
     let p = sql_params(c);
     let mut input = SybilInput::new();
-    let wallet = |input: &mut SybilInput, a: &str| -> u32 {
-        input.wallet(Address::parse_trusted(a).expect("checked canonical"))
-    };
+    let mut ids: FxMap<Box<str>, u32> = FxMap::default();
     let is_candidate = |a: &str| candidates.binary_search(&a).is_ok();
 
     // sybil-wallets: the roles.
@@ -379,9 +411,9 @@ pub fn read_tables(
     };
     let mut r = Rows::open(&paths[0], &WALLETS_HEADER, true)?;
     while r.next()? {
-        let a = r.address(0, "address")?;
-        let f = r.optional_address(1, "funder")?;
-        let s = r.optional_address(2, "sweep")?;
+        let w = resolve(&mut input, &mut ids, &r, 0, "address")?;
+        let f = optional(&mut input, &mut ids, &r, 1, "funder")?;
+        let s = optional(&mut input, &mut ids, &r, 2, "sweep")?;
         let d: u32 = r.int(3, "degree", "a count of counterparties (0 to 2^32 - 1)")?;
         if d == 0 {
             return Err(r.bad(
@@ -389,17 +421,17 @@ pub fn read_tables(
                 "0: a wallet of the table has a counterparty other than itself (1 or more)",
             ));
         }
-        for (col, x) in [("funder", &f), ("sweep", &s)] {
-            if x.as_deref() == Some(a.as_str()) {
+        for (col, x) in [("funder", f), ("sweep", s)] {
+            if x == Some(w) {
                 return Err(r.bad(
                     col,
-                    format!("{a} is the wallet itself (self transfers are not counted)"),
+                    format!(
+                        "{} is the wallet itself (self transfers are not counted)",
+                        r.field(0)
+                    ),
                 ));
             }
         }
-        let w = wallet(&mut input, &a);
-        let f = f.map(|x| wallet(&mut input, &x));
-        let s = s.map(|x| wallet(&mut input, &x));
         set(&mut roles.funder, w, f);
         set(&mut roles.sweep, w, s);
         if roles.degree.len() <= w as usize {
@@ -418,13 +450,16 @@ pub fn read_tables(
         .max(1) as u64;
     let w = p.lockstep_window.max(1);
     let mut seen: FxMap<(i64, i64, u32, u32, u32), ()> = FxMap::default();
+    // The current wallet: its address, and its id if it is a candidate.
     let mut at = String::new();
+    let mut id: Option<u32> = None;
     let mut r = Rows::open(&paths[1], &ACTIVITY_HEADER, false)?;
     while r.next()? {
-        let a = r.field(0).to_string();
-        if a != at {
+        if r.field(0) != at {
             seen.clear();
-            at = a.clone();
+            at = r.field(0).to_string();
+            let w = resolve(&mut input, &mut ids, &r, 0, "address")?;
+            id = is_candidate(&at).then_some(w);
         }
         let ts: i64 = r.int(1, "timestamp", "Unix seconds")?;
         if ts < p.window_start || ts > p.snapshot {
@@ -436,21 +471,18 @@ pub fn read_tables(
                 ),
             ));
         }
-        let action = r.text(2, "action")?.to_string();
-        let program = Some(r.field(3))
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
+        let action = r.text(2, "action")?;
+        let program = Some(r.field(3)).filter(|s| !s.is_empty());
         let bucket: u32 = r.int(4, "amount_bucket", "an amount bucket (0 to 2^32 - 1)")?;
         let n: u64 = r.int(5, "row_count", "a row count (1 or more)")?;
         if n == 0 {
             return Err(r.bad("row_count", "0 is not a row count (1 or more)"));
         }
-        if !is_candidate(&a) {
+        let Some(id) = id else {
             continue;
-        }
-        let id = wallet(&mut input, &a);
-        let act = input.symbol(&action);
-        let prog = program.as_deref().map(|s| input.symbol(s));
+        };
+        let act = input.symbol(action);
+        let prog = program.map(|s| input.symbol(s));
         let key = (
             ts.div_euclid(w),
             (ts + w / 2).div_euclid(w),
@@ -495,10 +527,10 @@ pub fn read_tables(
             .map(str::to_string);
         let amount = fairdrop_core::event::parse_amount(r.field(4))
             .map_err(|e| r.bad("amount", format!("{:?}: {e}", r.field(4))))?;
+        let id = resolve(&mut input, &mut ids, &r, 0, "address")?;
         if !is_candidate(&a) {
             continue;
         }
-        let id = wallet(&mut input, &a);
         let act = input.symbol(&action);
         let prog = program.as_deref().map(|s| input.symbol(s));
         input.add_activity(Activity::new(id, ts, act, prog, Some(amount)));
