@@ -1319,6 +1319,18 @@ fn warehouse_mode_sql_dir_tables_and_a_run_from_them() {
             "{f} differs from the demo run's"
         );
     }
+    // An auditor recomputes the warehouse-mode run from the same files.
+    let v = bin()
+        .args(["verify-manifest", "--manifest"])
+        .arg(d.path().join("a/manifest.json"))
+        .arg("--pubkey")
+        .arg(world.join("keys/campaign.pub"))
+        .arg("--campaign")
+        .arg(world.join("wh.toml"))
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("reproduced"));
     // A timestamp that is not a number, on line 3 of the activity table.
     let p = world.join("wh/sybil-activity.csv");
     let t = std::fs::read_to_string(&p).unwrap();
