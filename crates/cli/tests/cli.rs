@@ -7,6 +7,26 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fairdrop"))
 }
 
+/// `fairdrop demo --wallets N --out out`: a world and its run, or the test fails.
+fn demo(out: &Path, wallets: u32) {
+    let demo = bin()
+        .args([
+            "demo",
+            "--wallets",
+            &wallets.to_string(),
+            "--quiet",
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+}
+
 fn corpus(f: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../ingest/tests/corpus")
@@ -293,16 +313,7 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
 fn demo_then_serve_and_claim_with_the_aleo_profile() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("dist");
-    let demo = bin()
-        .args(["demo", "--wallets", "1500", "--quiet", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
+    demo(&out, 1500);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -664,16 +675,7 @@ fn aleo_profile_tree_proof_verify() {
 fn verify_manifest_reproduces_and_names_a_changed_input() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("dist");
-    let demo = bin()
-        .args(["demo", "--wallets", "800", "--quiet", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
+    demo(&out, 800);
     let check = || {
         bin()
             .args(["verify-manifest", "--manifest"])
@@ -1233,16 +1235,7 @@ fn import_aleo_with_the_campaigns_programs() {
 fn warehouse_mode_sql_dir_tables_and_a_run_from_them() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("dist");
-    let demo = bin()
-        .args(["demo", "--wallets", "800", "--quiet", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
+    demo(&out, 800);
     let world = out.join("world");
     let events = out.join("run/ingest/events.parquet");
     let campaign = world.join("campaign.toml");

@@ -46,6 +46,17 @@ struct Sp {
     d: Dialect,
 }
 
+/// Spark's `named_struct` fields `'k0', e0, 'k1', e1, …`: named, since `struct(timestamp,
+/// address, address)` has two `address` fields and a later `.address` is ambiguous.
+fn named_fields(order: &[&str]) -> String {
+    let fields: Vec<String> = order
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("'k{i}', {o}"))
+        .collect();
+    fields.join(", ")
+}
+
 impl Sp {
     fn big(&self) -> &'static str {
         match self.d {
@@ -137,18 +148,10 @@ impl Sp {
         let by = order.join(", ");
         match self.d {
             Dialect::DuckDb => format!("(array_agg({val} ORDER BY {by}))[1]"),
-            Dialect::Spark => {
-                // Named fields: `struct(timestamp, address, address)` has two `address` fields.
-                let fields: Vec<String> = order
-                    .iter()
-                    .enumerate()
-                    .map(|(i, o)| format!("'k{i}', {o}"))
-                    .collect();
-                format!(
-                    "element_at(array_sort(collect_list(named_struct({}, 'v', {val}))), 1).v",
-                    fields.join(", ")
-                )
-            }
+            Dialect::Spark => format!(
+                "element_at(array_sort(collect_list(named_struct({}, 'v', {val}))), 1).v",
+                named_fields(order)
+            ),
             Dialect::BigQuery => format!("ARRAY_AGG({val} ORDER BY {by} LIMIT 1)[OFFSET(0)]"),
         }
     }
@@ -163,14 +166,7 @@ impl Sp {
                     _ => format!("ARRAY_AGG({val} ORDER BY {by} LIMIT 1)[OFFSET(0)]"),
                 }
             }
-            Dialect::Spark => {
-                let fields: Vec<String> = order
-                    .iter()
-                    .enumerate()
-                    .map(|(i, o)| format!("'k{i}', {o}"))
-                    .collect();
-                format!("max_by({val}, named_struct({}))", fields.join(", "))
-            }
+            Dialect::Spark => format!("max_by({val}, named_struct({}))", named_fields(order)),
         }
     }
     /// The table `pow2(k, p)`: `p = 2^k` exactly, for `k` in 0..=126 (every power below

@@ -42,16 +42,22 @@ fn simulated_world_precision_recall_and_styles() {
     );
 }
 
+/// A 4,000-wallet world, every wallet a candidate.
+fn small_world(seed: u64) -> simworld::World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    simulate(&SimConfig::new(4_000, seed), dir.path()).expect("simulate");
+    let mut world = simworld::load(dir.path(), None);
+    world.input.candidates = simworld::all_wallets(&world);
+    world
+}
+
 /// The verdicts depend on what the input says, not on the ids it was interned with: the same
 /// rows with wallets and symbols interned in reverse order give the same `clusters.csv` (a
 /// run reading events and one reading a warehouse's tables intern in different orders).
 #[test]
 fn verdicts_do_not_depend_on_interning_order() {
     use fairdrop_sybil::input::{Activity, SybilInput, Transfer};
-    let dir = tempfile::tempdir().expect("tempdir");
-    simulate(&SimConfig::new(4_000, 5), dir.path()).expect("simulate");
-    let mut world = simworld::load(dir.path(), None);
-    world.input.candidates = simworld::all_wallets(&world);
+    let world = small_world(5);
     let a = &world.input;
     let mut b = SybilInput::new();
     for w in a.wallets.addresses().iter().rev() {
@@ -107,10 +113,7 @@ fn verdicts_do_not_depend_on_interning_order() {
 #[test]
 fn roles_stand_in_for_the_transfers() {
     use fairdrop_sybil::graph::Roles;
-    let dir = tempfile::tempdir().expect("tempdir");
-    simulate(&SimConfig::new(4_000, 7), dir.path()).expect("simulate");
-    let mut world = simworld::load(dir.path(), None);
-    world.input.candidates = simworld::all_wallets(&world);
+    let world = small_world(7);
     let cfg = Config {
         // Low enough that the degree rule marks hubs in this small world.
         auto_hub_min_degree: 40,
