@@ -21,6 +21,10 @@ pub struct World {
     /// Truth per wallet id: (label, kind); wallets absent from truth.csv (EVM counterparties)
     /// have none.
     pub truth: Vec<Option<(String, String)>>,
+    /// Farm of each sybil wallet (`farm_id` in truth.csv), by wallet id.
+    pub farm: Vec<Option<u32>>,
+    /// Members of each farm, by farm index.
+    pub farm_sizes: Vec<usize>,
     /// Wallets that passed the campaign's gates (from a run's wallets.csv), if given.
     pub gated: Option<Vec<WalletId>>,
 }
@@ -88,7 +92,7 @@ pub fn load(dir: &Path, run: Option<&Path>) -> World {
     for line in lines(&dir.join("truth.csv")) {
         let f: Vec<&str> = line.split(',').collect();
         let w = id(&mut input, f[0]);
-        truth_rows.push((w, f[1].to_string(), f[3].to_string()));
+        truth_rows.push((w, f[1].to_string(), f[3].to_string(), f[2].to_string()));
     }
     let gated = run.map(|r| {
         let mut v = Vec::new();
@@ -107,12 +111,26 @@ pub fn load(dir: &Path, run: Option<&Path>) -> World {
         v
     });
     let mut truth = vec![None; input.n_wallets()];
-    for (w, l, k) in truth_rows {
+    let mut farm = vec![None; input.n_wallets()];
+    let mut farm_ids: BTreeMap<String, u32> = BTreeMap::new();
+    let mut farm_sizes = Vec::new();
+    for (w, l, k, f) in truth_rows {
+        if l == "sybil" && !f.is_empty() {
+            let next = farm_ids.len() as u32;
+            let id = *farm_ids.entry(f).or_insert(next);
+            if id as usize == farm_sizes.len() {
+                farm_sizes.push(0);
+            }
+            farm_sizes[id as usize] += 1;
+            farm[w as usize] = Some(id);
+        }
         truth[w as usize] = Some((l, k));
     }
     World {
         input,
         truth,
+        farm,
+        farm_sizes,
         gated,
     }
 }
@@ -164,6 +182,34 @@ pub struct Figures {
     /// Honest wallets sharing an exchange funder, a friend group or an owner:
     /// (flagged, total).
     pub shared_honest: (u64, u64),
+    /// Farm size band (members in truth.csv) → (flagged, total) among evaluated members.
+    pub by_size: BTreeMap<(usize, &'static str), (u64, u64)>,
+    /// Style → (farms with an evaluated member flagged, farms with an evaluated member).
+    pub farms_touched: BTreeMap<String, (u64, u64)>,
+}
+
+/// The farm size band of a farm of `n` members: (its smallest size, its name).
+pub fn size_band(n: usize) -> (usize, &'static str) {
+    match n {
+        0..=4 => (1, "1-4"),
+        5..=9 => (5, "5-9"),
+        10..=19 => (10, "10-19"),
+        20..=49 => (20, "20-49"),
+        50..=99 => (50, "50-99"),
+        _ => (100, "100+"),
+    }
+}
+
+impl Figures {
+    /// Recall among evaluated members of farms of at least `min` members.
+    pub fn size_recall(&self, min: usize, max: usize) -> f64 {
+        let (f, t) = self
+            .by_size
+            .iter()
+            .filter(|((lo, _), _)| *lo >= min && *lo <= max)
+            .fold((0, 0), |a, (_, &(f, t))| (a.0 + f, a.1 + t));
+        f as f64 / t.max(1) as f64
+    }
 }
 
 impl Figures {
@@ -199,6 +245,20 @@ impl std::fmt::Display for Figures {
                 *fl as f64 / (*t).max(1) as f64
             )?;
         }
+        for ((_, b), (fl, t)) in &self.by_size {
+            writeln!(
+                f,
+                "  farms of {b:<11} {fl:>7}/{t:<7} members flagged ({:.4})",
+                *fl as f64 / (*t).max(1) as f64
+            )?;
+        }
+        for (k, (touched, t)) in &self.farms_touched {
+            writeln!(
+                f,
+                "  {k:<20} {touched:>7}/{t:<7} farms with a member flagged ({:.4})",
+                *touched as f64 / (*t).max(1) as f64
+            )?;
+        }
         Ok(())
     }
 }
@@ -219,6 +279,8 @@ pub fn figures(world: &World, report: &Report, eval: &[WalletId]) -> Figures {
     }
     let (funder, _) = fairdrop_sybil::graph::funder_and_sweep(input);
     let mut fg = Figures::default();
+    // Farm index → (style, any member flagged).
+    let mut farms: BTreeMap<u32, (String, bool)> = BTreeMap::new();
     for &w in eval {
         let Some((label, kind)) = &world.truth[w as usize] else {
             continue;
@@ -236,6 +298,16 @@ pub fn figures(world: &World, report: &Report, eval: &[WalletId]) -> Figures {
             } else {
                 fg.fneg += 1;
             }
+            if let Some(id) = world.farm[w as usize] {
+                let b = fg
+                    .by_size
+                    .entry(size_band(world.farm_sizes[id as usize]))
+                    .or_default();
+                b.0 += f as u64;
+                b.1 += 1;
+                let e = farms.entry(id).or_insert((kind.clone(), false));
+                e.1 |= f;
+            }
         } else {
             if f {
                 fg.fp += 1;
@@ -248,6 +320,11 @@ pub fn figures(world: &World, report: &Report, eval: &[WalletId]) -> Figures {
                 fg.shared_honest.1 += 1;
             }
         }
+    }
+    for (style, touched) in farms.into_values() {
+        let e = fg.farms_touched.entry(style).or_default();
+        e.0 += touched as u64;
+        e.1 += 1;
     }
     fg.precision = fg.tp as f64 / (fg.tp + fg.fp).max(1) as f64;
     fg.recall = fg.tp as f64 / (fg.tp + fg.fneg).max(1) as f64;
