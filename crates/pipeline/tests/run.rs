@@ -428,12 +428,23 @@ fn mapped_export_gives_the_verdicts_of_the_canonical_file() {
 #[path = "../../policy/tests/common/mod.rs"]
 mod sql_common;
 
+/// The native features of `events` into `out`, as `fairdrop features --out` writes them.
+fn native_features(events: &Path, c: &Campaign, out: &Path) {
+    use fairdrop_policy::features::{csv_header, csv_record, extract};
+    let mut f = csv::Writer::from_path(out).unwrap();
+    f.write_record(csv_header()).unwrap();
+    extract(events, &c.feature_params(), &mut |x| {
+        f.write_record(csv_record(&x)).unwrap()
+    })
+    .unwrap();
+    f.flush().unwrap();
+}
+
 /// Warehouse mode: `inputs.features` in place of events. The features the native run computed,
 /// and the ones local Spark computed from the emitted SQL (session time zone not UTC), each
 /// give the native run's wallets, allocations and roots (the sybil stage off: it reads events).
 #[test]
 fn features_from_a_warehouse_give_the_native_allocations_and_roots() {
-    use fairdrop_policy::features::{csv_header, csv_record, extract};
     let d = tempfile::tempdir().unwrap();
     let (w, text) = small_world(d.path());
     let native_text = text.replace("[sybil]\nenabled = true", "[sybil]\nenabled = false");
@@ -445,13 +456,7 @@ fn features_from_a_warehouse_give_the_native_allocations_and_roots() {
     let events = da.join("ingest/events.parquet");
     let c = Campaign::load(&w.join("native.toml")).unwrap();
     // The native features, as `fairdrop features --out` writes them.
-    let mut f = csv::Writer::from_path(w.join("features.csv")).unwrap();
-    f.write_record(csv_header()).unwrap();
-    extract(&events, &c.feature_params(), &mut |x| {
-        f.write_record(csv_record(&x)).unwrap()
-    })
-    .unwrap();
-    f.flush().unwrap();
+    native_features(&events, &c, &w.join("features.csv"));
     // The warehouse's: the emitted Spark SQL on local Spark.
     let sql = w.join("features-spark.sql");
     std::fs::write(
@@ -508,7 +513,6 @@ fn features_from_a_warehouse_give_the_native_allocations_and_roots() {
 #[test]
 fn sybil_tables_from_a_warehouse_give_the_native_run() {
     use fairdrop_pipeline::warehouse::{sql_params, table_paths, write_tables};
-    use fairdrop_policy::features::{csv_header, csv_record, extract};
     use fairdrop_policy::sql::{emit, emit_sybil, Dialect};
     let d = tempfile::tempdir().unwrap();
     let (w, text) = small_world(d.path());
@@ -529,13 +533,7 @@ fn sybil_tables_from_a_warehouse_give_the_native_run() {
     // Natively: `fairdrop features --out` and the sybil tables.
     let native = w.join("native-tables");
     std::fs::create_dir_all(&native).unwrap();
-    let mut f = csv::Writer::from_path(native.join("features.csv")).unwrap();
-    f.write_record(csv_header()).unwrap();
-    extract(&events, &c.feature_params(), &mut |x| {
-        f.write_record(csv_record(&x)).unwrap()
-    })
-    .unwrap();
-    f.flush().unwrap();
+    native_features(&events, &c, &native.join("features.csv"));
     write_tables(&sql_params(&c), &events, &native).unwrap();
 
     // On Spark: every emitted query.

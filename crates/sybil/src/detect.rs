@@ -544,35 +544,35 @@ fn detect_with(
     // The full transfer graph, when automatic hub detection needs it; the graph without hubs
     // is then cut from it in place rather than built a second time.
     let mut full_graph: Option<Graph> = None;
-    if let (Some(r), true) = (&input.roles, cfg.auto_hub_min_degree > 0) {
-        let mut degree = r.degree.clone();
-        degree.resize(n, 0);
-        degree.truncate(n);
-        let auto =
-            crate::graph::hubs_from_degrees(&degree, cfg.auto_hub_min_degree, cfg.auto_hub_factor);
+    if cfg.auto_hub_min_degree > 0 {
+        // Degrees from the given roles, or from the full transfer graph (kept: the graph
+        // without hubs is cut from it below).
+        let auto = match &input.roles {
+            Some(r) => crate::graph::hubs_from_degrees(
+                &r.padded(n).degree,
+                cfg.auto_hub_min_degree,
+                cfg.auto_hub_factor,
+            ),
+            None => {
+                let full = Graph::from_edges(
+                    n,
+                    input
+                        .transfers
+                        .iter()
+                        .filter(|t| valid(t.from) && valid(t.to))
+                        .map(|t| (t.from, t.to, 1.0)),
+                );
+                let auto = detect_hubs(&full, cfg.auto_hub_min_degree, cfg.auto_hub_factor);
+                full_graph = Some(full);
+                auto
+            }
+        };
         for i in 0..n {
             if auto[i] && !allow[i] && !blocked[i] {
                 blocked[i] = true;
                 stats.auto_hubs += 1;
             }
         }
-    } else if cfg.auto_hub_min_degree > 0 {
-        let full = Graph::from_edges(
-            n,
-            input
-                .transfers
-                .iter()
-                .filter(|t| valid(t.from) && valid(t.to))
-                .map(|t| (t.from, t.to, 1.0)),
-        );
-        let auto = detect_hubs(&full, cfg.auto_hub_min_degree, cfg.auto_hub_factor);
-        for i in 0..n {
-            if auto[i] && !allow[i] && !blocked[i] {
-                blocked[i] = true;
-                stats.auto_hubs += 1;
-            }
-        }
-        full_graph = Some(full);
     }
 
     let mut groups: Vec<Group> = Vec::new();

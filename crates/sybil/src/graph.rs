@@ -267,14 +267,8 @@ impl Graph {
 pub fn funder_and_sweep(input: &SybilInput) -> (Vec<Option<WalletId>>, Vec<Option<WalletId>>) {
     match &input.roles {
         Some(r) => {
-            let n = input.n_wallets();
-            let pad = |v: &[Option<WalletId>]| {
-                let mut v = v.to_vec();
-                v.resize(n.max(v.len()), None);
-                v.truncate(n);
-                v
-            };
-            (pad(&r.funder), pad(&r.sweep))
+            let r = r.padded(input.n_wallets());
+            (r.funder, r.sweep)
         }
         None => transfer_roles(input),
     }
@@ -342,6 +336,15 @@ pub struct Roles {
 }
 
 impl Roles {
+    /// A copy with exactly one entry per wallet of `n` (missing ones: no role, degree 0).
+    pub fn padded(&self, n: usize) -> Roles {
+        let mut r = self.clone();
+        r.funder.resize(n, None);
+        r.sweep.resize(n, None);
+        r.degree.resize(n, 0);
+        r
+    }
+
     /// The roles the input's transfers give (ignoring any `roles` it already has).
     pub fn of_transfers(input: &SybilInput) -> Roles {
         let n = input.n_wallets();
