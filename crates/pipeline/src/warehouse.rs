@@ -93,6 +93,9 @@ impl Out {
     }
 }
 
+/// One wallet's bridge rows: (time, action, program, amount, amount as written).
+type BridgeRows = Vec<(i64, Box<str>, Option<Box<str>>, u128, Box<str>)>;
+
 /// One wallet's shingles: (b0, b1, action, program or `u32::MAX`, amount bucket), names as
 /// [`Symbols`] ids → (earliest time, rows).
 type Shingles = FxMap<(i64, i64, u32, u32, u32), (i64, u64)>;
@@ -120,12 +123,12 @@ pub fn write_tables(p: &SybilSqlParams, events: &Path, dir: &Path) -> Result<[u6
     let w = p.lockstep_window.max(1);
     let mut current: Option<Box<str>> = None;
     let mut shingles: Shingles = FxMap::default();
-    let mut bridge_rows: Vec<(i64, Box<str>, Option<Box<str>>, u128, Box<str>)> = Vec::new();
+    let mut bridge_rows: BridgeRows = Vec::new();
     let mut names = Symbols::default();
     let mut flush = |addr: &str,
                      names: &Symbols,
                      shingles: &mut Shingles,
-                     bridge_rows: &mut Vec<(i64, Box<str>, Option<Box<str>>, u128, Box<str>)>,
+                     bridge_rows: &mut BridgeRows,
                      counts: &mut [u64; 3]|
      -> Result<(), RunError> {
         let name = |s: u32| (s != u32::MAX).then(|| names.name(s));
@@ -215,7 +218,6 @@ pub fn write_tables(p: &SybilSqlParams, events: &Path, dir: &Path) -> Result<[u6
     if let Some(a) = current.take() {
         flush(&a, &names, &mut shingles, &mut bridge_rows, &mut counts)?;
     }
-    drop(flush);
     let roles = Roles::of_transfers(&input);
     let text = |w: Option<u32>| w.map(|w| input.wallets.address(w).to_string());
     let mut rows: Vec<(String, String, String, u32)> = (0..input.n_wallets())
