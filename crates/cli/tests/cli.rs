@@ -1324,23 +1324,93 @@ fn warehouse_mode_sql_dir_tables_and_a_run_from_them() {
         .unwrap();
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     assert!(String::from_utf8_lossy(&v.stdout).contains("reproduced"));
-    // A timestamp that is not a number, on line 3 of the activity table.
-    let p = world.join("wh/sybil-activity.csv");
-    let t = std::fs::read_to_string(&p).unwrap();
-    let mut lines: Vec<String> = t.lines().map(String::from).collect();
-    let mut f: Vec<String> = lines[2].split(',').map(String::from).collect();
-    f[1] = "soon".into();
-    lines[2] = f.join(",");
-    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
-    let bad = run("b");
-    let err = String::from_utf8_lossy(&bad.stderr);
-    assert_eq!(bad.status.code(), Some(2), "{err}");
+    // Each bad value stops the run with exit 2, naming file, line and column, and writes
+    // nothing; the table is put back after each case.
+    let edit = |table: &str, line: usize, col: usize, value: &str| -> String {
+        let p = world.join(format!("wh/{table}.csv"));
+        let t = std::fs::read_to_string(&p).unwrap();
+        let mut lines: Vec<String> = t.lines().map(String::from).collect();
+        let mut f: Vec<String> = lines[line - 1].split(',').map(String::from).collect();
+        f[col] = value.into();
+        lines[line - 1] = f.join(",");
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        t
+    };
+    let wallet_2 = {
+        let t = std::fs::read_to_string(world.join("wh/sybil-wallets.csv")).unwrap();
+        t.lines()
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let cases = [
+        (
+            "sybil-activity",
+            3,
+            1,
+            "soon",
+            "sybil-activity.csv:3: timestamp",
+            "\"soon\"",
+        ),
+        (
+            "sybil-activity",
+            1,
+            5,
+            "rows",
+            "sybil-activity.csv:1: -",
+            "the header must be",
+        ),
+        (
+            "sybil-wallets",
+            2,
+            0,
+            &wallet_2,
+            "sybil-wallets.csv:3: address",
+            "is not after",
+        ),
+        (
+            "sybil-wallets",
+            2,
+            3,
+            "-1",
+            "sybil-wallets.csv:2: degree",
+            "\"-1\"",
+        ),
+        (
+            "sybil-wallets",
+            2,
+            1,
+            "0xABC",
+            "sybil-wallets.csv:2: funder",
+            "\"0xABC\"",
+        ),
+        (
+            "sybil-bridges",
+            2,
+            2,
+            "swap",
+            "sybil-bridges.csv:2: action",
+            "not a bridge action",
+        ),
+    ];
+    for (i, (table, line, col, value, at, what)) in cases.into_iter().enumerate() {
+        let kept = edit(table, line, col, value);
+        let to = format!("bad{i}");
+        let bad = run(&to);
+        std::fs::write(world.join(format!("wh/{table}.csv")), kept).unwrap();
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(2), "{table} {value}: {err}");
+        assert!(
+            err.contains(at) && err.contains(what),
+            "{table} {value}: {err}"
+        );
+        assert!(!d.path().join(&to).exists(), "nothing half-written: {to}");
+    }
     assert!(
-        err.contains("sybil-activity.csv:3: timestamp") && err.contains("\"soon\""),
-        "{err}"
-    );
-    assert!(
-        !d.path().join("b/allocations.csv").exists(),
-        "nothing half-written"
+        run("again").status.success(),
+        "the tables put back run again"
     );
 }
